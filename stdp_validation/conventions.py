@@ -1,0 +1,246 @@
+"""Backend conventions: the switches that make one PyNN script give different weights.
+
+Each backend implements pair-based STDP with its own, mostly undocumented, choices. The
+reference model (:mod:`stdp_validation.reference`) takes them as explicit switches; every
+backend declares its set in :data:`CONVENTIONS`. The facts behind each entry were read
+from the backends' sources and measured (see ``DESIGN.md`` §3 of the project).
+
+Times are "synapse-side": a presynaptic spike emitted at ``t_pre`` is seen by the synapse
+at ``t_pre + (1 − f)·delay`` and a postsynaptic spike at ``t_post + f·delay``, where
+``f = dendritic_delay_fraction``. The *lag* of a pair is the difference of the two.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from types import MappingProxyType
+from typing import Optional
+
+from .errors import ParameterError, check_finite
+
+AMPLITUDE_SCALINGS = ("w_max", "absolute")
+UPDATE_TIMINGS = ("immediate", "deferred")
+ZERO_LAG_RULES = ("ignore", "potentiation", "depression")
+SIMULTANEOUS_ORDERS = ("post_first", "pre_first")
+NEAREST_SCHEMES = (None, "symmetric", "presynaptic_centred", "restricted", "spinnaker")
+TIME_ROUNDINGS = ("none", "ceil", "nearest")
+
+#: sPyNNaker's exponential lookup tables hold floor(2048·e^(−k·dt/τ)); the table ends where
+#: that reaches 0, i.e. after ln(2048)·τ/dt entries, rounded up to an even number.
+SPINNAKER_TRACE_ONE = 2048
+
+
+def exponential_table_length(tau, timestep):
+    """Number of entries of sPyNNaker's exponential lookup table for ``tau`` and ``timestep`` (ms).
+
+    Beyond this many ticks the hardware's decay factor is exactly 0.
+    """
+    raw_length = math.log(SPINNAKER_TRACE_ONE) * tau / timestep
+    return 2 * math.ceil(raw_length / 2)
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """How one backend turns spike pairs into weight changes.
+
+    amplitude_scaling
+        ``"w_max"``: additive Δw = A·w_max·kernel (NEST, pyNN.brian2);
+        ``"absolute"``: Δw = A·kernel in weight units (sPyNNaker). Multiplicative rules
+        scale by (w_max − w) and (w − w_min) on every backend, so this switch does not apply.
+    dendritic_delay_fraction
+        Part of the connection delay applied to postsynaptic spikes (1: all dendritic, lag
+        s = t_post + d − t_pre; 0: all axonal, s = t_post − t_pre − d).
+    update_timing
+        ``"immediate"``: each spike changes the weight when the synapse sees it;
+        ``"deferred"``: the weight changes only when a presynaptic spike is processed, so
+        potentiation by a postsynaptic spike shows up at the next presynaptic spike.
+    zero_lag
+        What a pair with lag exactly 0 does: ``"ignore"`` (no change), ``"potentiation"``
+        (full A_plus), ``"depression"`` (full A_minus).
+    simultaneous_order
+        Which update runs first when a presynaptic and a postsynaptic event fall on the same
+        synapse-side time (matters for clipping and multiplicative rules).
+    nearest_scheme
+        Pairing used for :class:`~stdp_validation.rules.SpikeNearestPairRule`; ``None`` means
+        the backend offers no nearest-neighbour rule.
+    phantom_presynaptic_spike
+        Nearest schemes only: postsynaptic spikes before the first presynaptic spike pair with
+        a presynaptic spike at synapse time 0 (the last-spike time starts at 0).
+    restricted_gate_includes_coincident_post
+        ``restricted`` scheme only (NEST ``stdp_nn_restr_synapse``): depression is gated on a
+        postsynaptic spike in (t_last_pre, t_pre] *including* one at lag 0, while the partner
+        is the nearest strictly earlier postsynaptic spike.
+    clip_multiplicative
+        Whether the multiplicative rule clips to [w_min, w_max] after each update (the
+        additive rule always does).
+    supports_nonzero_w_min
+        ``False`` where the backend rejects ``w_min != 0``.
+    post_history_limit
+        Postsynaptic spikes remembered per neuron for deferred potentiation (``None``:
+        unlimited). Older spikes lose their potentiation silently.
+    exponential_table
+        Decays use sPyNNaker's lookup-table length: a decay over as many ticks as the table
+        has entries, or more, is exactly 0. Needs ``timestep``.
+    timestep
+        Simulation time step in ms, or ``None`` to use spike times and delay as given.
+    presynaptic_rounding
+        How presynaptic times are put on the ``timestep`` grid: ``"none"``, ``"ceil"`` (NEST
+        grid stamp and sPyNNaker ``SpikeSourceArray``) or ``"nearest"``. The delay is rounded
+        to the nearest step whenever ``timestep`` is set.
+    events_at_t_stop_processed
+        Whether a presynaptic spike at exactly ``t_stop`` is processed by a run that ends at
+        ``t_stop`` (NEST: yes; Brian2 and sPyNNaker simulate steps t < t_stop).
+    coincidence_tolerance
+        Times closer than this (ms) count as simultaneous; times are compared on this grid.
+        NEST's ``stdp_eps`` is 1e-6 ms.
+    """
+
+    name: str
+    amplitude_scaling: str = "w_max"
+    dendritic_delay_fraction: float = 1.0
+    update_timing: str = "immediate"
+    zero_lag: str = "ignore"
+    simultaneous_order: str = "post_first"
+    nearest_scheme: Optional[str] = None
+    phantom_presynaptic_spike: bool = False
+    restricted_gate_includes_coincident_post: bool = False
+    clip_multiplicative: bool = True
+    supports_nonzero_w_min: bool = True
+    post_history_limit: Optional[int] = None
+    exponential_table: bool = False
+    timestep: Optional[float] = None
+    presynaptic_rounding: str = "none"
+    events_at_t_stop_processed: bool = True
+    coincidence_tolerance: float = 1e-6
+    description: str = ""
+
+    def __post_init__(self):
+        choices = {
+            "amplitude_scaling": AMPLITUDE_SCALINGS,
+            "update_timing": UPDATE_TIMINGS,
+            "zero_lag": ZERO_LAG_RULES,
+            "simultaneous_order": SIMULTANEOUS_ORDERS,
+            "nearest_scheme": NEAREST_SCHEMES,
+            "presynaptic_rounding": TIME_ROUNDINGS,
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ParameterError(f"{name} must be one of {allowed}; got {getattr(self, name)!r}")
+        fraction = check_finite("dendritic_delay_fraction", self.dendritic_delay_fraction, low=0.0, high=1.0)
+        object.__setattr__(self, "dendritic_delay_fraction", fraction)
+        tolerance = check_finite(
+            "coincidence_tolerance", self.coincidence_tolerance, low=0.0, low_inclusive=False, unit="ms"
+        )
+        object.__setattr__(self, "coincidence_tolerance", tolerance)
+        if self.timestep is not None:
+            step = check_finite("timestep", self.timestep, low=0.0, low_inclusive=False, unit="ms")
+            object.__setattr__(self, "timestep", step)
+        if self.post_history_limit is not None and (
+            not isinstance(self.post_history_limit, int) or self.post_history_limit < 1
+        ):
+            raise ParameterError(
+                f"post_history_limit must be None or an integer >= 1; got {self.post_history_limit!r}"
+            )
+
+    def with_timestep(self, timestep):
+        """The same conventions on a ``timestep`` (ms) grid."""
+        return replace(self, timestep=timestep)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Conventions":
+        try:
+            return cls(**data)
+        except TypeError as error:
+            raise ParameterError(f"conventions description is not valid: {error}") from None
+
+
+_NEST = Conventions(
+    name="nest",
+    amplitude_scaling="w_max",
+    dendritic_delay_fraction=1.0,
+    update_timing="deferred",
+    zero_lag="ignore",
+    simultaneous_order="post_first",
+    nearest_scheme="symmetric",
+    phantom_presynaptic_spike=True,
+    clip_multiplicative=True,
+    supports_nonzero_w_min=False,
+    presynaptic_rounding="ceil",
+    events_at_t_stop_processed=True,
+    description="NEST stdp_synapse through pyNN.nest (nearest rule: stdp_nn_symm_synapse)",
+)
+
+_BRIAN2 = Conventions(
+    name="brian2",
+    amplitude_scaling="w_max",
+    dendritic_delay_fraction=0.0,
+    update_timing="immediate",
+    zero_lag="potentiation",
+    simultaneous_order="pre_first",
+    nearest_scheme=None,
+    clip_multiplicative=True,
+    supports_nonzero_w_min=True,
+    presynaptic_rounding="nearest",
+    events_at_t_stop_processed=False,
+    description="pyNN.brian2 STDPMechanism",
+)
+
+_SPINNAKER = Conventions(
+    name="spinnaker",
+    amplitude_scaling="absolute",
+    dendritic_delay_fraction=1.0,
+    update_timing="deferred",
+    zero_lag="depression",
+    simultaneous_order="post_first",
+    nearest_scheme="spinnaker",
+    phantom_presynaptic_spike=True,
+    clip_multiplicative=False,
+    supports_nonzero_w_min=True,
+    post_history_limit=15,
+    exponential_table=True,
+    presynaptic_rounding="ceil",
+    events_at_t_stop_processed=False,
+    description="sPyNNaker 1!7.4.1 event semantics in float64 (no fixed-point arithmetic)",
+)
+
+#: Each backend's declared conventions, by name. The ``nest_nn_*`` entries are NEST's other
+#: nearest-neighbour synapse models (reachable through ``pyNN.nest.native_synapse_type``).
+CONVENTIONS = MappingProxyType(
+    {
+        "nest": _NEST,
+        "nest_nn_symm": replace(
+            _NEST, name="nest_nn_symm", description="NEST stdp_nn_symm_synapse (native)"
+        ),
+        "nest_nn_pre_centered": replace(
+            _NEST,
+            name="nest_nn_pre_centered",
+            nearest_scheme="presynaptic_centred",
+            phantom_presynaptic_spike=False,
+            description="NEST stdp_nn_pre_centered_synapse (native)",
+        ),
+        "nest_nn_restr": replace(
+            _NEST,
+            name="nest_nn_restr",
+            nearest_scheme="restricted",
+            restricted_gate_includes_coincident_post=True,
+            description="NEST stdp_nn_restr_synapse (native)",
+        ),
+        "brian2": _BRIAN2,
+        "spinnaker": _SPINNAKER,
+    }
+)
+
+
+def resolve_conventions(conventions) -> Conventions:
+    """Accept a :class:`Conventions` or a name from :data:`CONVENTIONS`."""
+    if isinstance(conventions, Conventions):
+        return conventions
+    if isinstance(conventions, str) and conventions in CONVENTIONS:
+        return CONVENTIONS[conventions]
+    raise ParameterError(
+        f"conventions must be a Conventions instance or one of {sorted(CONVENTIONS)}; got {conventions!r}"
+    )

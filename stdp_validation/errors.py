@@ -1,0 +1,50 @@
+"""Exceptions raised for bad input, before any computation or simulation starts."""
+
+
+class ParameterError(ValueError):
+    """A parameter is outside its allowed range.
+
+    The message always names the parameter, the value given and what is allowed.
+    """
+
+
+class UnsupportedByBackend(ParameterError):
+    """A valid parameter that a backend cannot represent (e.g. ``w_min != 0`` on NEST)."""
+
+
+def check_finite(name, value, *, low=None, low_inclusive=True, high=None, unit=""):
+    """Return ``float(value)`` after checking it is a finite number within the bounds.
+
+    Raises :class:`ParameterError` naming ``name``, the value and the allowed range.
+    """
+    suffix = f" {unit}" if unit else ""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"{name} must be a number{_range_text(low, low_inclusive, high, suffix)}; got {value!r}"
+        ) from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ParameterError(
+            f"{name} must be a finite number{_range_text(low, low_inclusive, high, suffix)}; got {value!r}"
+        )
+    if low is not None and (number < low or (number == low and not low_inclusive)):
+        raise ParameterError(
+            f"{name} must be{_range_text(low, low_inclusive, high, suffix)}; got {number!r}{suffix}"
+        )
+    if high is not None and number > high:
+        raise ParameterError(
+            f"{name} must be{_range_text(low, low_inclusive, high, suffix)}; got {number!r}{suffix}"
+        )
+    return number
+
+
+def _range_text(low, low_inclusive, high, suffix):
+    if low is None and high is None:
+        return ""
+    if high is None:
+        return f" {'>=' if low_inclusive else '>'} {low}{suffix}"
+    if low is None:
+        return f" <= {high}{suffix}"
+    bracket = "[" if low_inclusive else "("
+    return f" in {bracket}{low}, {high}]{suffix}"

@@ -1,0 +1,552 @@
+"""Event-driven reference model of pair-based STDP, vectorised over synapses.
+
+Given the spike times each synapse saw, the rule and a backend's
+:class:`~stdp_validation.conventions.Conventions`, predict the weight that backend reports.
+
+Units: times and delays in ms; weights in the synapse type's unit (nA or µS).
+
+How it works (two stages, both numpy-vectorised over synapses):
+
+1. *Pairing.* Every presynaptic spike is a depression event and every postsynaptic spike a
+   potentiation event at its synapse-side time (delay split by
+   ``dendritic_delay_fraction``). For each event the kernel sum it applies is computed from
+   spike times alone: the recursive traces of the all-to-all rule (the same recursion the
+   backends run), or the single partner of a nearest-neighbour scheme. Which events are
+   visible (deferred updates, end of run, sPyNNaker's postsynaptic history) is decided here.
+2. *Weight dynamics.* Each event is an affine map of the weight (additive: w + Δ;
+   multiplicative: (1 − a)·w + a·bound), applied in synapse-time order with clipping after
+   every single update, one column of events at a time for all synapses at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Real
+
+import numpy as np
+
+from .conventions import Conventions, exponential_table_length, resolve_conventions
+from .errors import ParameterError, UnsupportedByBackend, check_finite
+from .rules import STDPRule
+
+POTENTIATION = 1
+DEPRESSION = -1
+
+# Tolerance used to keep a time that is on the timestep grid on it when rounding up (ms/ms).
+_GRID_SLACK = 1e-9
+
+
+@dataclass(frozen=True)
+class WeightTrajectory:
+    """The weight of one synapse after every update event.
+
+    times: ms, synapse-side time at which the update becomes visible (for deferred backends,
+    the time of the presynaptic spike that applies it); weights: after each update;
+    kinds: +1 potentiation, -1 depression.
+    """
+
+    times: np.ndarray
+    weights: np.ndarray
+    kinds: np.ndarray
+
+    def __len__(self):
+        return len(self.times)
+
+
+# ---------------------------------------------------------------------------------------------
+# Input handling and validation
+
+
+def _is_scalar(value):
+    return isinstance(value, Real) or (isinstance(value, np.ndarray) and value.ndim == 0)
+
+
+def as_trains(spike_times, name):
+    """Normalise one train (1-D numbers) or many (a sequence of trains) to a list of arrays.
+
+    Returns ``(trains, single)``; checks every time is finite, >= 0 and strictly increasing.
+    """
+    if isinstance(spike_times, np.ndarray):
+        if spike_times.ndim == 1:
+            single, raw = True, [spike_times]
+        elif spike_times.ndim == 2:
+            single, raw = False, list(spike_times)
+        else:
+            raise ParameterError(
+                f"{name} must be one train (1-D) or a sequence of trains; got an array of shape {spike_times.shape}"
+            )
+    else:
+        try:
+            items = list(spike_times)
+        except TypeError:
+            raise ParameterError(
+                f"{name} must be one train (1-D sequence of times in ms) or a sequence of trains; got {spike_times!r}"
+            ) from None
+        single = all(_is_scalar(item) for item in items)
+        raw = [items] if single else items
+    trains = []
+    for index, train in enumerate(raw):
+        label = name if single else f"{name}[{index}]"
+        try:
+            times = np.asarray(train, dtype=float)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{label} must be a sequence of spike times in ms; got {train!r}") from None
+        if times.ndim != 1:
+            raise ParameterError(f"{label} must be a 1-D sequence of spike times in ms; got shape {times.shape}")
+        check_spike_train(times, label)
+        trains.append(times)
+    return trains, single
+
+
+def check_spike_train(times, label):
+    """Raise :class:`ParameterError` unless ``times`` are finite, >= 0 and strictly increasing."""
+    bad = ~np.isfinite(times)
+    if bad.any():
+        index = int(np.argmax(bad))
+        raise ParameterError(f"{label} must hold finite times in ms; got {times[index]!r} at index {index}")
+    if (times < 0).any():
+        index = int(np.argmax(times < 0))
+        raise ParameterError(f"{label} must hold times >= 0 ms; got {times[index]!r} at index {index}")
+    steps = np.diff(times)
+    if (steps <= 0).any():
+        index = int(np.argmax(steps <= 0)) + 1
+        problem = "duplicate" if steps[index - 1] == 0 else "unsorted"
+        raise ParameterError(
+            f"{label} must be strictly increasing (sorted, no duplicates); {problem} time "
+            f"{times[index]!r} at index {index} after {times[index - 1]!r}"
+        )
+
+
+def _per_synapse(value, name, n_synapses, **bounds):
+    if _is_scalar(value):
+        return np.full(n_synapses, check_finite(name, value, **bounds))
+    try:
+        values = list(value)
+    except TypeError:
+        raise ParameterError(f"{name} must be a number or one number per synapse; got {value!r}") from None
+    if len(values) != n_synapses:
+        raise ParameterError(
+            f"{name} must be a number or one number per synapse ({n_synapses}); got {len(values)} values"
+        )
+    return np.array([check_finite(f"{name}[{i}]", v, **bounds) for i, v in enumerate(values)])
+
+
+@dataclass
+class _Problem:
+    pre: list
+    post: list
+    rule: STDPRule
+    conventions: Conventions
+    delay: np.ndarray
+    initial_weight: np.ndarray
+    t_stop: float | None
+
+
+def _prepare(pre_spike_times, post_spike_times, rule, delay, initial_weight, conventions, t_stop):
+    if not isinstance(rule, STDPRule):
+        raise ParameterError(f"rule must be an STDPRule; got {rule!r}")
+    conventions = resolve_conventions(conventions)
+    pre, pre_single = as_trains(pre_spike_times, "pre_spike_times")
+    post, post_single = as_trains(post_spike_times, "post_spike_times")
+    if pre_single != post_single or len(pre) != len(post):
+        raise ParameterError(
+            "pre_spike_times and post_spike_times must hold the same number of trains; got "
+            f"{'one train' if pre_single else f'{len(pre)} trains'} and "
+            f"{'one train' if post_single else f'{len(post)} trains'}"
+        )
+    n_synapses = len(pre)
+    delay = _per_synapse(delay, "delay", n_synapses, low=0.0, unit="ms")
+    w_min, w_max = rule.weight.w_min, rule.weight.w_max
+    initial_weight = _per_synapse(initial_weight, "initial_weight", n_synapses, low=w_min, high=w_max)
+    if t_stop is not None:
+        t_stop = check_finite("t_stop", t_stop, low=0.0, unit="ms")
+    if rule.is_nearest and conventions.nearest_scheme is None:
+        raise UnsupportedByBackend(
+            f"timing=SpikeNearestPairRule is not supported by the {conventions.name!r} conventions "
+            "(this backend has no nearest-neighbour STDP); allowed: SpikePairRule"
+        )
+    if w_min != 0 and not conventions.supports_nonzero_w_min:
+        raise UnsupportedByBackend(
+            f"w_min={w_min!r} is not supported by the {conventions.name!r} conventions; allowed: w_min = 0"
+        )
+    if conventions.timestep is not None:
+        step = conventions.timestep
+        delay = np.rint(delay / step) * step
+        if conventions.presynaptic_rounding == "ceil":
+            pre = [np.ceil(times / step - _GRID_SLACK) * step for times in pre]
+        elif conventions.presynaptic_rounding == "nearest":
+            pre = [np.rint(times / step) * step for times in pre]
+    return _Problem(pre, post, rule, conventions, delay, initial_weight, t_stop)
+
+
+# ---------------------------------------------------------------------------------------------
+# Compressed per-synapse trains
+
+
+class _Trains:
+    """Spike trains of many synapses in one flat, row-sorted array (CSR layout)."""
+
+    def __init__(self, trains, offsets, resolution):
+        counts = np.array([len(t) for t in trains], dtype=np.int64)
+        self.ptr = np.concatenate([[0], np.cumsum(counts)])
+        self.counts = counts
+        self.rows = np.repeat(np.arange(len(trains)), counts)
+        self.times = np.concatenate(trains) if len(trains) else np.zeros(0)
+        self.times = self.times + np.repeat(offsets, counts)
+        self.keys = time_keys(self.times, resolution)
+        self.local = np.arange(len(self.times)) - self.ptr[self.rows]
+
+    def padded(self, values, fill=0.0):
+        """``values`` (one per spike) as an (n_synapses, max_count) array."""
+        width = int(self.counts.max()) if len(self.counts) else 0
+        out = np.full((len(self.counts), width), fill, dtype=float)
+        out[self.rows, self.local] = values
+        return out
+
+
+def time_keys(times, resolution):
+    """Integer time keys on the coincidence grid: equal keys mean simultaneous spikes."""
+    return np.rint(np.asarray(times) / resolution).astype(np.int64)
+
+
+def count_before(trains, rows, keys, inclusive):
+    """For each query (row, key): how many spikes of ``trains`` in that row have a key
+    < key (or <= key when ``inclusive``)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    keys = np.asarray(keys, dtype=np.int64)
+    side = "right" if inclusive else "left"
+    if len(trains.keys) == 0 or len(keys) == 0:
+        return np.zeros(len(keys), dtype=np.int64)
+    low = min(int(trains.keys.min()), int(keys.min()))
+    span = max(int(trains.keys.max()), int(keys.max())) - low + 2
+    n_rows = len(trains.counts)
+    if n_rows * span < 2**62:
+        sorted_keys = trains.rows * span + (trains.keys - low)
+        query = rows * span + (keys - low)
+        return np.searchsorted(sorted_keys, query, side=side) - trains.ptr[rows]
+    result = np.empty(len(keys), dtype=np.int64)
+    for row in np.unique(rows):
+        mask = rows == row
+        segment = trains.keys[trains.ptr[row] : trains.ptr[row + 1]]
+        result[mask] = np.searchsorted(segment, keys[mask], side=side)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage 1: pairing
+
+
+def _decay(lag, tau, conventions):
+    """Exponential decay factor for a lag (ms), with sPyNNaker's lookup-table cut-off."""
+    lag = np.abs(lag)
+    factor = np.exp(-lag / tau)
+    if conventions.exponential_table and conventions.timestep is not None:
+        ticks = np.rint(lag / conventions.timestep)
+        factor = np.where(ticks >= exponential_table_length(tau, conventions.timestep), 0.0, factor)
+    return factor
+
+
+def _recursive_trace(trains, tau, conventions, reset=None):
+    """Trace value just after each spike: x_j = x_{j-1}·decay(t_j − t_{j-1}) + 1.
+
+    ``reset`` (one bool per spike) sets the decayed previous value to 0 first.
+    Returns one value per spike (flat, in ``trains`` order).
+    """
+    times = trains.padded(trains.times)
+    decays = np.zeros_like(times)
+    if times.shape[1] > 1:
+        decays[:, 1:] = _decay(times[:, 1:] - times[:, :-1], tau, conventions)
+    if reset is not None:
+        decays[trains.padded(reset.astype(float)) > 0] = 0.0
+    trace = np.zeros_like(times)
+    previous = np.zeros(times.shape[0])
+    for column in range(times.shape[1]):
+        previous = previous * decays[:, column] + 1.0
+        trace[:, column] = previous
+    return trace[trains.rows, trains.local]
+
+
+def _gather(values, index, mask, fill=0.0):
+    """values[index] where mask, else fill (safe when values is empty)."""
+    if len(values) == 0:
+        return np.full(len(index), fill)
+    return np.where(mask, values[np.where(mask, index, 0)], fill)
+
+
+@dataclass
+class _Events:
+    """Per spike of one kind: kernel sum applied (0 when no pair), whether applied, when."""
+
+    amount: np.ndarray
+    paired: np.ndarray
+    applied: np.ndarray
+    visible_time: np.ndarray
+
+
+def _pairing(problem):
+    conv = problem.conventions
+    timing = problem.rule.timing
+    resolution = conv.coincidence_tolerance
+    fraction = conv.dendritic_delay_fraction
+    pre = _Trains(problem.pre, (1.0 - fraction) * problem.delay, resolution)
+    post = _Trains(problem.post, fraction * problem.delay, resolution)
+    post_undelayed = _Trains(problem.post, np.zeros(len(problem.post)), resolution)
+
+    # Partners: how many presynaptic spikes a postsynaptic spike pairs with (by time order),
+    # and vice versa, under the zero-lag rule.
+    n_pre_for_post = count_before(pre, post.rows, post.keys, inclusive=conv.zero_lag == "potentiation")
+    n_post_for_pre = count_before(post, pre.rows, pre.keys, inclusive=conv.zero_lag == "depression")
+    has_pre = n_pre_for_post > 0
+    has_post = n_post_for_pre > 0
+    pre_partner = np.where(has_pre, pre.ptr[post.rows] + n_pre_for_post - 1, 0)
+    post_partner = np.where(has_post, post.ptr[pre.rows] + n_post_for_pre - 1, 0)
+    pre_partner_time = _gather(pre.times, pre_partner, has_pre)
+    post_partner_time = _gather(post.times, post_partner, has_post)
+    ltp_kernel = _decay(post.times - pre_partner_time, timing.tau_plus, conv)
+    ltd_kernel = _decay(pre.times - post_partner_time, timing.tau_minus, conv)
+
+    # "First postsynaptic spike after its latest presynaptic spike" (nearest schemes).
+    first_after_pre = np.ones(len(post.times), dtype=bool)
+    later = post.local > 0
+    first_after_pre[later] = n_pre_for_post[later] != n_pre_for_post[np.flatnonzero(later) - 1]
+
+    scheme = conv.nearest_scheme if problem.rule.is_nearest else "all_to_all"
+    phantom = conv.phantom_presynaptic_spike and scheme != "all_to_all"
+    if phantom:
+        # A presynaptic spike at synapse time 0 stands in for a missing partner.
+        use_phantom = ~has_pre & (post.keys > 0)
+        ltp_kernel = np.where(use_phantom, _decay(post.times, timing.tau_plus, conv), ltp_kernel)
+        ltp_paired = has_pre | use_phantom
+    else:
+        ltp_paired = has_pre.copy()
+    ltd_paired = has_post.copy()
+
+    if scheme == "all_to_all":
+        pre_trace = _recursive_trace(pre, timing.tau_plus, conv)
+        post_trace = _recursive_trace(post, timing.tau_minus, conv)
+        ltp = _gather(pre_trace, pre_partner, has_pre) * ltp_kernel
+        ltd = _gather(post_trace, post_partner, has_post) * ltd_kernel
+    elif scheme == "symmetric":
+        ltp = np.where(ltp_paired, ltp_kernel, 0.0)
+        ltd = np.where(ltd_paired, ltd_kernel, 0.0)
+    elif scheme == "presynaptic_centred":
+        # Kplus sums the presynaptic spikes since the last facilitation, which resets it;
+        # only the first postsynaptic spike after a presynaptic one is facilitated.
+        # Post q lies in the window (t_{L-1}, t_L] closed by presynaptic spike L = n_pre_for_post;
+        # facilitating the first post of a window resets Kplus before spike L is added.
+        closes = first_after_pre & (n_pre_for_post < pre.counts[post.rows])
+        reset = np.zeros(len(pre.times), dtype=bool)
+        reset[pre.ptr[post.rows[closes]] + n_pre_for_post[closes]] = True
+        pre_trace = _recursive_trace(pre, timing.tau_plus, conv, reset=reset)
+        ltp_paired &= first_after_pre & has_pre
+        ltp = _gather(pre_trace, pre_partner, ltp_paired) * ltp_kernel
+        ltd = np.where(ltd_paired, ltd_kernel, 0.0)
+    elif scheme == "restricted":
+        ltp_paired &= first_after_pre
+        ltp = np.where(ltp_paired, ltp_kernel, 0.0)
+        # Depression only if a postsynaptic spike lies in (t_last_pre, t_pre] (NEST gate, which
+        # includes lag 0) or (t_last_pre, t_pre) (strict restricted scheme).
+        previous_pre_key = np.where(pre.local > 0, np.roll(pre.keys, 1), 0 if phantom else -1)
+        after_previous = count_before(post, pre.rows, previous_pre_key, inclusive=True)
+        up_to_now = count_before(
+            post, pre.rows, pre.keys, inclusive=conv.restricted_gate_includes_coincident_post
+        )
+        ltd_paired &= up_to_now > after_previous
+        ltd = np.where(ltd_paired, ltd_kernel, 0.0)
+    elif scheme == "spinnaker":
+        # A postsynaptic spike potentiates only if the previous postsynaptic spike (undelayed
+        # time; a placeholder at 0 before the first) is not later than the latest pre spike.
+        partner_key = _gather(pre.keys, pre_partner, has_pre, fill=0)
+        previous_post_key = np.where(later, np.roll(post_undelayed.keys, 1), 0)
+        ltp_paired &= previous_post_key <= partner_key
+        ltp = np.where(ltp_paired, ltp_kernel, 0.0)
+        ltd = np.where(ltd_paired, ltd_kernel, 0.0)
+    else:  # pragma: no cover - Conventions validates the scheme
+        raise AssertionError(scheme)
+
+    # Which updates a run ending at t_stop shows, and when they become visible.
+    if problem.t_stop is None:
+        pre_processed = np.ones(len(pre.times), dtype=bool)
+        post_processed = np.ones(len(post.times), dtype=bool)
+    else:
+        stop_key = time_keys(problem.t_stop, resolution)
+        if conv.events_at_t_stop_processed:
+            pre_processed, post_processed = pre.keys <= stop_key, post.keys <= stop_key
+        else:
+            pre_processed, post_processed = pre.keys < stop_key, post.keys < stop_key
+    pre_before_post = count_before(pre, post.rows, post.keys, inclusive=conv.simultaneous_order == "pre_first")
+    if conv.update_timing == "deferred":
+        # Potentiation is applied by the first presynaptic spike processed after it.
+        has_next = pre_before_post < pre.counts[post.rows]
+        next_pre = np.where(has_next, pre.ptr[post.rows] + pre_before_post, 0)
+        ltp_applied = _gather(pre_processed, next_pre, has_next, fill=False)
+        ltp_time = _gather(pre.times, next_pre, has_next, fill=np.nan)
+        if conv.post_history_limit is not None:
+            next_pre_key = _gather(pre.keys, next_pre, has_next, fill=0)
+            recorded = count_before(post_undelayed, post.rows, next_pre_key, inclusive=True)
+            ltp_applied &= post.local >= recorded - conv.post_history_limit
+    else:
+        ltp_applied = post_processed
+        ltp_time = post.times
+    potentiation = _Events(ltp, ltp_paired, ltp_applied & ltp_paired, ltp_time)
+    depression = _Events(ltd, ltd_paired, pre_processed & ltd_paired, pre.times)
+
+    # Position of every event in its synapse's time-ordered sequence.
+    post_before_pre = count_before(post, pre.rows, pre.keys, inclusive=conv.simultaneous_order == "post_first")
+    pre_position = pre.local + post_before_pre
+    post_position = post.local + pre_before_post
+    return pre, post, potentiation, depression, pre_position, post_position
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage 2: weight dynamics
+
+
+def _run(problem, record):
+    pre, post, potentiation, depression, pre_position, post_position = _pairing(problem)
+    rule = problem.rule
+    timing, bounds = rule.timing, rule.weight
+    n_synapses = len(problem.pre)
+    width = int((pre.counts + post.counts).max()) if n_synapses else 0
+    scale = bounds.w_max if problem.conventions.amplitude_scaling == "w_max" else 1.0
+
+    alpha = np.ones((n_synapses, width))
+    beta = np.zeros((n_synapses, width))
+    a_plus = timing.A_plus * potentiation.amount * potentiation.applied
+    a_minus = timing.A_minus * depression.amount * depression.applied
+    if rule.is_multiplicative:
+        # w + (w_max − w)·a  and  w − (w − w_min)·b, written as affine maps of w.
+        alpha[post.rows, post_position] = 1.0 - a_plus
+        beta[post.rows, post_position] = a_plus * bounds.w_max
+        alpha[pre.rows, pre_position] = 1.0 - a_minus
+        beta[pre.rows, pre_position] = a_minus * bounds.w_min
+        clip = problem.conventions.clip_multiplicative
+    else:
+        beta[post.rows, post_position] = scale * a_plus
+        beta[pre.rows, pre_position] = -scale * a_minus
+        clip = True
+    low, high = (bounds.w_min, bounds.w_max) if clip else (-np.inf, np.inf)
+
+    weight = problem.initial_weight.astype(float).copy()
+    history = np.empty((n_synapses, width)) if record else None
+    multiplicative = rule.is_multiplicative
+    for column in range(width):
+        if multiplicative:
+            weight *= alpha[:, column]
+        weight += beta[:, column]
+        np.clip(weight, low, high, out=weight)
+        if record:
+            history[:, column] = weight
+    if not record:
+        return weight, None
+
+    applied = np.zeros((n_synapses, width), dtype=bool)
+    times = np.full((n_synapses, width), np.nan)
+    kinds = np.zeros((n_synapses, width), dtype=np.int8)
+    applied[post.rows, post_position] = potentiation.applied
+    applied[pre.rows, pre_position] = depression.applied
+    times[post.rows, post_position] = potentiation.visible_time
+    times[pre.rows, pre_position] = depression.visible_time
+    kinds[post.rows, post_position] = POTENTIATION
+    kinds[pre.rows, pre_position] = DEPRESSION
+    trajectories = [
+        WeightTrajectory(times[row, applied[row]], history[row, applied[row]], kinds[row, applied[row]])
+        for row in range(n_synapses)
+    ]
+    return weight, trajectories
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+def predict_weights(
+    pre_spike_times,
+    post_spike_times,
+    rule,
+    *,
+    delay,
+    initial_weight,
+    conventions,
+    t_stop=None,
+):
+    """Final weight of each synapse as the backend reports it after a run ending at ``t_stop``.
+
+    Parameters
+    ----------
+    pre_spike_times, post_spike_times
+        One synapse (1-D sequences of spike emission times, ms) or many (a sequence of
+        such trains, one per synapse). Times must be finite, >= 0 and strictly increasing.
+        Use the *recorded* times of a run: the model separates plasticity from neuron dynamics.
+    rule
+        :class:`~stdp_validation.rules.STDPRule`.
+    delay
+        Connection delay in ms (scalar or one per synapse), split by the conventions'
+        ``dendritic_delay_fraction``.
+    initial_weight
+        Weight before the run (scalar or one per synapse), within [w_min, w_max].
+    conventions
+        A :class:`~stdp_validation.conventions.Conventions` or a name in ``CONVENTIONS``.
+    t_stop
+        End of the run in ms; ``None`` processes every spike. Deferred backends show only the
+        updates applied by presynaptic spikes processed by then.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_synapses,) (length 1 for a single synapse).
+    """
+    problem = _prepare(pre_spike_times, post_spike_times, rule, delay, initial_weight, conventions, t_stop)
+    weight, _ = _run(problem, record=False)
+    return weight
+
+
+def predict_trajectory(
+    pre_spike_times,
+    post_spike_times,
+    rule,
+    *,
+    delay,
+    initial_weight,
+    conventions,
+    t_stop=None,
+):
+    """Weight after every update event, with the time it becomes visible, per synapse.
+
+    Same inputs as :func:`predict_weights`. Returns a list with one
+    :class:`WeightTrajectory` per synapse (length 1 for a single synapse); the last weight of
+    a non-empty trajectory equals :func:`predict_weights`' result.
+    """
+    problem = _prepare(pre_spike_times, post_spike_times, rule, delay, initial_weight, conventions, t_stop)
+    _, trajectories = _run(problem, record=True)
+    return trajectories
+
+
+def stdp_window(lags, rule, conventions, *, initial_weight=None):
+    """Weight change Δw of one isolated pre/post pair at each synapse lag (ms).
+
+    The lag is s = t_post − t_pre as the synapse sees them (delay already applied by the
+    backend's convention). Additive rules: ±A·(w_max or 1)·e^(−|s|/τ); multiplicative rules
+    are evaluated at ``initial_weight`` (default: the middle of [w_min, w_max]). Lag 0 follows
+    the conventions' ``zero_lag`` rule. No clipping: this is the kernel, not a trajectory.
+    """
+    if not isinstance(rule, STDPRule):
+        raise ParameterError(f"rule must be an STDPRule; got {rule!r}")
+    conv = resolve_conventions(conventions)
+    lags = np.asarray(lags, dtype=float)
+    if not np.isfinite(lags).all():
+        raise ParameterError("lags must be finite numbers of ms; got a NaN or infinite value")
+    timing, bounds = rule.timing, rule.weight
+    if rule.is_multiplicative:
+        w0 = (bounds.w_min + bounds.w_max) / 2 if initial_weight is None else check_finite(
+            "initial_weight", initial_weight, low=bounds.w_min, high=bounds.w_max
+        )
+        gain_plus, gain_minus = bounds.w_max - w0, w0 - bounds.w_min
+    else:
+        scale = bounds.w_max if conv.amplitude_scaling == "w_max" else 1.0
+        gain_plus = gain_minus = scale
+    zero = time_keys(lags, conv.coincidence_tolerance) == 0
+    ltp = gain_plus * timing.A_plus * _decay(lags, timing.tau_plus, conv)
+    ltd = -gain_minus * timing.A_minus * _decay(lags, timing.tau_minus, conv)
+    result = np.where(lags > 0, ltp, ltd)
+    zero_value = {"ignore": 0.0, "potentiation": ltp, "depression": ltd}[conv.zero_lag]
+    return np.where(zero, zero_value, result)

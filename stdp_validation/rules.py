@@ -1,0 +1,131 @@
+"""Pair-based STDP rules, named and parameterised as in PyNN.
+
+Units follow PyNN: time constants in ms, amplitudes dimensionless, weights (``w_min``,
+``w_max``) in the units of the synapse type (nA for current-based, µS for
+conductance-based synapses). How an amplitude turns into a weight change (``A_plus``
+alone or ``A_plus * w_max``) is a backend convention, see :mod:`stdp_validation.conventions`.
+
+Every value is checked when the object is built: a bad value raises
+:class:`~stdp_validation.errors.ParameterError` naming the parameter, the value and the
+allowed range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .errors import ParameterError, check_finite
+
+
+@dataclass(frozen=True)
+class _PairTiming:
+    tau_plus: float = 20.0
+    tau_minus: float = 20.0
+    A_plus: float = 0.01
+    A_minus: float = 0.01
+
+    def __post_init__(self):
+        for name in ("tau_plus", "tau_minus"):
+            value = check_finite(name, getattr(self, name), low=0.0, low_inclusive=False, unit="ms")
+            object.__setattr__(self, name, value)
+        # Negative amplitudes (reverse STDP) are legitimate PyNN input; only finiteness is required.
+        for name in ("A_plus", "A_minus"):
+            object.__setattr__(self, name, check_finite(name, getattr(self, name)))
+
+
+@dataclass(frozen=True)
+class SpikePairRule(_PairTiming):
+    """All-to-all pairing: every presynaptic spike pairs with every postsynaptic spike.
+
+    Δw = +A_plus·e^(−s/τ+) for a lag s = t_post − t_pre > 0 and −A_minus·e^(s/τ−) for s < 0
+    (times as seen by the synapse, i.e. after the backend's delay convention).
+    """
+
+
+@dataclass(frozen=True)
+class SpikeNearestPairRule(_PairTiming):
+    """Nearest-neighbour pairing. Which spikes pair is a backend convention
+    (``Conventions.nearest_scheme``): sPyNNaker's scheme, or NEST's symmetric,
+    presynaptic-centred or restricted scheme (Morrison, Diesmann & Gerstner 2008, fig. 7)."""
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    w_min: float = 0.0
+    w_max: float = 1.0
+
+    def __post_init__(self):
+        w_min = check_finite("w_min", self.w_min)
+        w_max = check_finite("w_max", self.w_max)
+        if w_min > w_max:
+            raise ParameterError(f"w_min must be <= w_max; got w_min={w_min!r} > w_max={w_max!r}")
+        object.__setattr__(self, "w_min", w_min)
+        object.__setattr__(self, "w_max", w_max)
+
+
+@dataclass(frozen=True)
+class AdditiveWeightDependence(_Bounds):
+    """Δw independent of the weight; the weight is clipped to [w_min, w_max]."""
+
+
+@dataclass(frozen=True)
+class MultiplicativeWeightDependence(_Bounds):
+    """Potentiation ∝ (w_max − w), depression ∝ (w − w_min)."""
+
+
+TIMING_DEPENDENCES = {cls.__name__: cls for cls in (SpikePairRule, SpikeNearestPairRule)}
+WEIGHT_DEPENDENCES = {
+    cls.__name__: cls for cls in (AdditiveWeightDependence, MultiplicativeWeightDependence)
+}
+
+
+@dataclass(frozen=True)
+class STDPRule:
+    """A timing dependence combined with a weight dependence, as PyNN's ``STDPMechanism``."""
+
+    timing: SpikePairRule | SpikeNearestPairRule = field(default_factory=SpikePairRule)
+    weight: AdditiveWeightDependence | MultiplicativeWeightDependence = field(
+        default_factory=AdditiveWeightDependence
+    )
+
+    def __post_init__(self):
+        if not isinstance(self.timing, tuple(TIMING_DEPENDENCES.values())):
+            raise ParameterError(
+                f"timing must be one of {sorted(TIMING_DEPENDENCES)}; got {self.timing!r}"
+            )
+        if not isinstance(self.weight, tuple(WEIGHT_DEPENDENCES.values())):
+            raise ParameterError(
+                f"weight must be one of {sorted(WEIGHT_DEPENDENCES)}; got {self.weight!r}"
+            )
+
+    @property
+    def is_nearest(self) -> bool:
+        return isinstance(self.timing, SpikeNearestPairRule)
+
+    @property
+    def is_multiplicative(self) -> bool:
+        return isinstance(self.weight, MultiplicativeWeightDependence)
+
+    @property
+    def label(self) -> str:
+        timing = "nearest" if self.is_nearest else "pair"
+        weight = "multiplicative" if self.is_multiplicative else "additive"
+        return f"{timing}-{weight}"
+
+    def to_dict(self) -> dict:
+        """JSON-ready description; inverse of :meth:`from_dict`."""
+        return {
+            "timing": {"type": type(self.timing).__name__, **asdict(self.timing)},
+            "weight": {"type": type(self.weight).__name__, **asdict(self.weight)},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "STDPRule":
+        try:
+            timing = dict(data["timing"])
+            weight = dict(data["weight"])
+            timing_cls = TIMING_DEPENDENCES[timing.pop("type")]
+            weight_cls = WEIGHT_DEPENDENCES[weight.pop("type")]
+        except (KeyError, TypeError) as error:
+            raise ParameterError(f"rule description is incomplete or unknown: {data!r}") from error
+        return cls(timing=timing_cls(**timing), weight=weight_cls(**weight))
