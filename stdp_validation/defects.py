@@ -1,0 +1,81 @@
+"""Known backend defects: real validation failures, tracked with their evidence.
+
+A case that fails where a known defect applies is reported as ``known_defect`` instead of
+``fail``; each defect also has a minimal reproducer test marked ``xfail(strict=True)``, so an
+upstream fix shows up as an unexpected pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class KnownDefect:
+    id: str
+    backend: str
+    title: str
+    evidence: str
+    reproducer: str
+    applies: Callable  # (rule) -> bool
+
+    def to_dict(self):
+        return {key: getattr(self, key) for key in ("id", "backend", "title", "evidence", "reproducer")}
+
+
+KNOWN_DEFECTS = (
+    KnownDefect(
+        id="brian2-multiplicative-ignored",
+        backend="brian2",
+        title="pyNN.brian2 applies the additive rule when MultiplicativeWeightDependence is requested",
+        evidence="pyNN/brian2/standardmodels/synapses.py STDPMechanism has fixed additive equations; the weight "
+        "dependence classes only translate w_min and w_max. Weights are bit-identical to the additive rule.",
+        reproducer="tests/backends/test_known_defects.py::test_brian2_multiplicative_weight_dependence",
+        applies=lambda rule: rule.is_multiplicative,
+    ),
+    KnownDefect(
+        id="brian2-negative-amplitude-bounds",
+        backend="brian2",
+        title="pyNN.brian2 does not keep weights inside [w_min, w_max] with negative amplitudes",
+        evidence="Pre events clip only at w_min and post events only at w_max (PyNN issues #526, #676); with "
+        "A_plus < 0 a post event lowers w below w_min unclipped.",
+        reproducer="tests/backends/test_known_defects.py::test_brian2_bounds_with_negative_amplitude",
+        applies=lambda rule: rule.timing.A_plus < 0 or rule.timing.A_minus < 0,
+    ),
+    KnownDefect(
+        id="nest-negative-amplitude-bounds",
+        backend="nest",
+        title="NEST stdp_synapse does not keep weights inside [0, Wmax] with negative amplitudes",
+        evidence="stdp_synapse::facilitate_ clips only at Wmax and depress_ only at 0; negative lambda pushes w "
+        "past the other bound.",
+        reproducer="tests/backends/test_known_defects.py::test_nest_bounds_with_negative_amplitude",
+        applies=lambda rule: rule.timing.A_plus < 0 or rule.timing.A_minus < 0,
+    ),
+    KnownDefect(
+        id="nest-a-plus-zero-disables-depression",
+        backend="nest",
+        title="pyNN.nest silently drops depression when A_plus = 0",
+        evidence="PyNN maps A_plus to lambda and A_minus to alpha = A_minus/A_plus; NEST depresses by "
+        "alpha·lambda·Wmax, which is 0 when lambda = 0 (pyNN/nest/standardmodels/synapses.py).",
+        reproducer="tests/backends/test_known_defects.py::test_nest_depression_with_zero_a_plus",
+        applies=lambda rule: rule.timing.A_plus == 0 and rule.timing.A_minus != 0,
+    ),
+)
+
+#: Not tied to a rule: one PyNN STDP script cannot run unchanged on NEST and Brian2, because
+#: NEST accepts only dendritic_delay_fraction = 1 and Brian2 only 0 (PyNN issue #803).
+PORTABILITY_DEFECT = KnownDefect(
+    id="pynn-dendritic-delay-fraction",
+    backend="brian2",
+    title="one PyNN STDP script cannot run unchanged on NEST and Brian2 (dendritic_delay_fraction)",
+    evidence="pyNN.brian2 STDPMechanism raises ValueError for the PyNN default dendritic_delay_fraction=1; "
+    "pyNN.nest raises for anything but 1 (PyNN issue #803).",
+    reproducer="tests/backends/test_known_defects.py::test_default_stdp_script_runs_on_brian2",
+    applies=lambda rule: False,
+)
+
+
+def defects_for(backend, rule):
+    """Known defects of ``backend`` that apply to ``rule``."""
+    return [defect for defect in KNOWN_DEFECTS if defect.backend == backend and defect.applies(rule)]
