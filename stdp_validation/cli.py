@@ -1,42 +1,103 @@
-"""The ``stdp-validate`` command."""
+"""The ``stdp-validate`` command.
+
+``stdp-validate`` runs every protocol on every installed default backend, prints a summary
+and writes ``reports/<timestamp>/results.json`` plus the observations. Exit status: 0 when
+every case passed or failed only through a known defect, 1 when a case failed or a run
+raised, 2 for bad input (nothing was run), 130 when interrupted.
+
+``stdp-validate revalidate PATH`` compares saved observations (a JSON file or a run folder)
+with the reference again, anywhere, without a simulator.
+"""
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
+from pathlib import Path
 
-import numpy as np
+from .backends import BACKENDS, DEFAULT_BACKENDS
+from .errors import ParameterError
+from .protocols import PROTOCOLS
 
-from .conventions import CONVENTIONS
-from .reference import stdp_window
-from .rules import AdditiveWeightDependence, SpikePairRule, STDPRule
-
-WINDOW_BACKENDS = ("nest", "brian2", "spinnaker")
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def print_window_table(rule, lags, out=sys.stdout):
-    """Predicted Δw of one isolated pair per emission-time lag, under each backend's conventions."""
-    out.write(f"STDP window for {rule.label} {rule.timing}, {rule.weight}, delay 1 ms\n")
-    out.write("Δt = t_post − t_pre (ms, emission times); columns: Δw as each backend computes it\n")
-    header = f"{'Δt':>7}" + "".join(f"{name:>14}" for name in WINDOW_BACKENDS)
-    out.write(header + "\n")
-    delay = 1.0
-    columns = []
-    for name in WINDOW_BACKENDS:
-        conventions = CONVENTIONS[name]
-        f = conventions.dendritic_delay_fraction
-        # synapse lag = emission Δt + dendritic part − axonal part of the delay
-        columns.append(stdp_window(lags + f * delay - (1 - f) * delay, rule, conventions))
-    for index, lag in enumerate(lags):
-        out.write(f"{lag:>7.1f}" + "".join(f"{column[index]:>14.6g}" for column in columns) + "\n")
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="stdp-validate",
+        description="Validate pair-based STDP on simulators against the reference model.",
+        epilog="Subcommand: 'stdp-validate revalidate PATH' re-checks saved observations. "
+        "Exit status 0: all passed (known defects allowed); 1: a case failed; 2: bad input.",
+    )
+    parser.add_argument("--backend", action="append", metavar="NAME",
+                        help=f"backend to run, repeatable; one of {', '.join(sorted(BACKENDS))} "
+                        f"(default: {', '.join(DEFAULT_BACKENDS)})")
+    parser.add_argument("--protocol", action="append", metavar="NAME",
+                        help=f"protocol to run, repeatable; one of {', '.join(PROTOCOLS)} (default: all)")
+    parser.add_argument("--out", default="reports", metavar="DIR",
+                        help="folder for the run's report folder (default: reports/)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    return parser
+
+
+def build_revalidate_parser():
+    parser = argparse.ArgumentParser(
+        prog="stdp-validate revalidate",
+        description="Compare saved observations with the reference model again (no simulator needed).",
+    )
+    parser.add_argument("path", help="an observation JSON file, or a run folder with observations/")
+    return parser
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="stdp-validate", description=__doc__)
-    parser.parse_args(argv)
-    rule = STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.012), AdditiveWeightDependence(0.0, 1.0))
-    print_window_table(rule, np.arange(-20.0, 21.0, 2.0))
-    return 0
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv[:1] == ["revalidate"]:
+            return revalidate_command(build_revalidate_parser().parse_args(argv[1:]))
+        return validate_command(build_parser().parse_args(argv), argv)
+    except ParameterError as error:
+        print(f"stdp-validate: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def validate_command(args, argv):
+    from .validation import run_validation, summary_table
+
+    progress = (lambda line: None) if args.quiet else None
+    command = shlex.join(["stdp-validate", *argv])
+    run = run_validation(args.backend, args.protocol, args.out, command=command, progress=progress)
+    print(summary_table(run))
+    print(f"results: {run.results_file}")
+    if run.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if run.failed else EXIT_OK
+
+
+def revalidate_command(args):
+    from .observation import Observation
+    from .validation import result_from_observation
+
+    path = Path(args.path)
+    if path.is_dir():
+        files = sorted((path / "observations").glob("*.json")) or sorted(path.glob("*.json"))
+        files = [f for f in files if f.name != "results.json"]
+        if not files:
+            raise ParameterError(f"PATH {str(path)!r} holds no observation JSON files")
+    elif path.exists():
+        files = [path]
+    else:
+        raise ParameterError(f"PATH {str(path)!r} does not exist")
+    failed = False
+    for file in files:
+        result = result_from_observation(Observation.load(file), str(file))
+        failed |= result.failed
+        print(
+            f"{file}: {result.backend} {result.protocol} ({result.rule}): {result.count('pass')} passed, "
+            f"{result.count('fail')} failed, {result.count('known_defect')} known defects, "
+            f"worst error/tolerance {result.worst_error_ratio:.3g}"
+        )
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 if __name__ == "__main__":

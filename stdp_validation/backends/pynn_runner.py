@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import logging
 import platform
 import time
+import warnings
 import numpy as np
 
 from ..errors import UnsupportedByBackend
@@ -59,7 +61,11 @@ class PyNNBackend:
 
     # -- hooks for subclasses -------------------------------------------------------------------
     def import_simulator(self):
-        return importlib.import_module(self.module)
+        simulator = importlib.import_module(self.module)
+        # PyNN logs informational warnings (model choice, unsupported initial values) for
+        # every network; the observation records what was run, so keep the console quiet.
+        logging.getLogger("PyNN").setLevel(logging.ERROR)
+        return simulator
 
     def setup(self, sim, protocol):
         sim.setup(timestep=protocol.timestep, min_delay=min(protocol.delay, DRIVE_DELAY))
@@ -143,12 +149,22 @@ class PyNNBackend:
             pre_trains, drive_trains = pre_trains + [[]], drive_trains + [[]]
         initial = [case.initial_weight for case in protocol.cases] + ([rule.weight.w_min] if padded else [])
 
+        with warnings.catch_warnings():
+            # Deprecation and build notices from inside NEST and PyNN, once per network.
+            for module in (r"nest(\..*)?", r"pyNN(\..*)?", r"brian2(\..*)?", r"neo(\..*)?"):
+                warnings.filterwarnings("ignore", category=UserWarning, module=module)
+                warnings.filterwarnings("ignore", category=DeprecationWarning, module=module)
+            return self._run(protocol, conventions, pre_trains, drive_trains, initial)
+
+    def _run(self, protocol, conventions, pre_trains, drive_trains, initial):
+        n = len(protocol.cases)
+        t_stop = protocol.t_stop
         timings = {}
         sim = self.import_simulator()
         started = time.perf_counter()
         self.setup(sim, protocol)
         try:
-            network = self.build(sim, protocol, rule, pre_trains, drive_trains, initial)
+            network = self.build(sim, protocol, protocol.rule, pre_trains, drive_trains, initial)
             timings["build"] = time.perf_counter() - started
             started = time.perf_counter()
             sim.run(t_stop)

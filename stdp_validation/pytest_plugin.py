@@ -1,0 +1,120 @@
+"""pytest plugin: options, markers and fixtures for validating STDP backends.
+
+Loaded automatically (entry point ``pytest11``) when stdp-validation is installed.
+
+Options
+    ``--backend NAME``     run only these backends' tests (repeatable; default: all installed)
+    ``--spinnaker-cfg PATH``  a sPyNNaker cfg naming a real board or spalloc server
+    ``--stdp-report DIR``  write results.json (and the HTML report) of what the tests observed
+Markers
+    ``brian2``, ``nest``, ``spinnaker``: needs that backend (skipped with the reason when it is
+    not installed or not selected); ``hardware``: needs a SpiNNaker board; ``slow``.
+Fixtures
+    ``stdp_run(backend, protocol, rule=None)``: session-cached run of one protocol on one
+    backend, returning its :class:`~stdp_validation.compare.ProtocolResult`; each simulation
+    runs once per session however many tests look at it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+BACKEND_MARKERS = ("brian2", "nest", "spinnaker")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("stdp-validation")
+    group.addoption("--backend", action="append", default=None, metavar="NAME",
+                    help="run only these backends' tests (repeatable): brian2, nest, spinnaker")
+    group.addoption("--spinnaker-cfg", default=None, metavar="PATH",
+                    help="sPyNNaker cfg with machine_name + version, or spalloc_server, for board tests")
+    group.addoption("--stdp-report", default=None, metavar="DIR",
+                    help="write the observed results of this session to DIR/<timestamp>/")
+
+
+def pytest_configure(config):
+    for name in BACKEND_MARKERS:
+        config.addinivalue_line("markers", f"{name}: needs the {name} backend (skipped when absent or not selected)")
+    config.addinivalue_line("markers", "hardware: needs a SpiNNaker board (--spinnaker-cfg or machine in the user cfg)")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    selected = config.getoption("--backend")
+    if selected:
+        from .backends import backend_class
+
+        for name in selected:
+            try:
+                backend_class(name)
+            except ValueError as error:
+                raise pytest.UsageError(f"--backend: {error}") from None
+    config._stdp_results = []
+
+
+def pytest_runtest_setup(item):
+    selected = item.config.getoption("--backend")
+    for name in BACKEND_MARKERS:
+        if item.get_closest_marker(name) is None:
+            continue
+        if selected and name not in selected:
+            pytest.skip(f"backend {name!r} not selected (--backend {' --backend '.join(selected)})")
+        from .backends import BACKENDS, unavailable_reason
+
+        if name in BACKENDS:
+            reason = unavailable_reason(name)
+            if reason:
+                pytest.skip(f"backend {name!r} unavailable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def stdp_run(request):
+    """Run (once per session) a protocol on a backend; returns the ProtocolResult."""
+    from .backends import get_backend
+    from .protocols import RULES, get_protocol
+    from .validation import result_from_observation
+
+    cache = {}
+
+    def run(backend, protocol, rule=None, **backend_options):
+        key = (backend, protocol, rule, tuple(sorted(backend_options.items())))
+        if key not in cache:
+            protocol_object = get_protocol(protocol)
+            rule_object = RULES[rule] if rule is not None else None
+            observation = get_backend(backend, **backend_options).run(protocol_object, rule_object)
+            result = result_from_observation(observation)
+            result.observation = observation
+            cache[key] = result
+            request.config._stdp_results.append(result)
+        return cache[key]
+
+    return run
+
+
+def pytest_sessionfinish(session, exitstatus):
+    directory = session.config.getoption("--stdp-report", default=None)
+    results = getattr(session.config, "_stdp_results", [])
+    if not directory or not results:
+        return
+    from .validation import ValidationRun, make_run_directory, utc_now
+
+    run = ValidationRun(
+        make_run_directory(directory),
+        command="pytest " + " ".join(session.config.invocation_params.args),
+        backends=sorted({r.backend for r in results}),
+        protocols=sorted({r.protocol for r in results}),
+        results=list(results),
+    )
+    observations = run.directory / "observations"
+    for result in results:
+        observation = getattr(result, "observation", None)
+        if observation is not None:
+            path = observations / f"{result.backend}-{result.protocol}-{result.rule}.json"
+            observation.save(path)
+            result.observation_file = str(path.relative_to(run.directory))
+    run.finished = utc_now()
+    run.save()
+    session.config._stdp_report_directory = run.directory
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    directory = getattr(config, "_stdp_report_directory", None)
+    if directory is not None:
+        terminalreporter.write_line(f"stdp-validation report: {directory}")

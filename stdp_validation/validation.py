@@ -1,0 +1,204 @@
+"""The main job: run protocols on backends, compare, and keep every finished result on disk.
+
+Each (backend, protocol) is one simulation. Its observation is written as soon as it
+finishes and ``results.json`` is rewritten (atomically) after every step, so a crash or
+Ctrl-C mid-run loses nothing that finished. A failure of one backend or protocol is recorded
+with its cause and the run goes on with the others.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .backends import DEFAULT_BACKENDS, backend_class, get_backend, unavailable_reason
+from .compare import FAIL, KNOWN_DEFECT, PASS, ProtocolResult, compare
+from .defects import KNOWN_DEFECTS, PORTABILITY_DEFECT
+from .errors import ParameterError
+from .observation import FORMAT_VERSION, Observation, write_json_atomic
+from .protocols import PROTOCOLS, get_protocol
+
+DEFAULT_PROTOCOLS = tuple(PROTOCOLS)
+
+
+def utc_timestamp():
+    """ISO-8601 basic-format UTC timestamp with microseconds, safe in file names."""
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def utc_now():
+    """ISO-8601 UTC time, extended format, for JSON."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat()
+
+
+def make_run_directory(out_dir):
+    """A new, unique folder ``out_dir/<timestamp>`` (never shared by two concurrent runs)."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ParameterError(f"--out {str(out_dir)!r} cannot be created: {error.strerror}") from None
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise ParameterError(f"--out {str(out_dir)!r} is not writable")
+    stamp = utc_timestamp()
+    for attempt in range(1000):
+        candidate = out_dir / (stamp if attempt == 0 else f"{stamp}-{attempt}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise ParameterError(f"--out {str(out_dir)!r}: could not create a unique run folder")
+
+
+@dataclass
+class ValidationRun:
+    """Everything one ``stdp-validate`` run produced; written to ``results.json``."""
+
+    directory: Path
+    command: str
+    backends: list
+    protocols: list
+    started: str = field(default_factory=utc_now)
+    finished: str | None = None
+    results: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    skipped: dict = field(default_factory=dict)
+    interrupted: bool = False
+
+    @property
+    def results_file(self):
+        return self.directory / "results.json"
+
+    @property
+    def failed(self):
+        return any(r.failed for r in self.results) or bool(self.errors)
+
+    def to_dict(self):
+        return {
+            "format_version": FORMAT_VERSION,
+            "command": self.command,
+            "started": self.started,
+            "finished": self.finished,
+            "interrupted": self.interrupted,
+            "backends": self.backends,
+            "protocols": self.protocols,
+            "skipped_backends": self.skipped,
+            "results": [r.to_dict() for r in self.results],
+            "errors": self.errors,
+            "known_defects": [d.to_dict() for d in KNOWN_DEFECTS + (PORTABILITY_DEFECT,)],
+        }
+
+    def save(self):
+        write_json_atomic(self.results_file, self.to_dict())
+
+
+def check_names(backends, protocols):
+    """Reject unknown backend or protocol names before anything runs."""
+    for name in backends:
+        backend_class(name)
+    for name in protocols:
+        if name not in PROTOCOLS:
+            raise ParameterError(f"protocol must be one of {sorted(PROTOCOLS)}; got {name!r}")
+
+
+def run_validation(backends=None, protocols=None, out_dir="reports", command=None, progress=None, rule=None):
+    """Run every protocol on every available backend; return the :class:`ValidationRun`.
+
+    ``progress`` is called with one line of text per step (default: print to stderr).
+    """
+    backends = list(backends or DEFAULT_BACKENDS)
+    protocols = list(protocols or DEFAULT_PROTOCOLS)
+    check_names(backends, protocols)
+    built = {name: get_protocol(name) for name in protocols}
+    if rule is not None:
+        built = {name: (p if p.network == "seed" else p.with_rule(rule)) for name, p in built.items()}
+    progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    run = ValidationRun(make_run_directory(out_dir), command or "stdp-validate", backends, protocols)
+    run.save()
+    observations_dir = run.directory / "observations"
+    try:
+        for backend_name in backends:
+            reason = unavailable_reason(backend_name)
+            if reason:
+                run.skipped[backend_name] = reason
+                progress(f"[{backend_name}] skipped: {reason}")
+                run.save()
+                continue
+            backend = get_backend(backend_name)
+            for protocol_name, protocol in built.items():
+                started = time.perf_counter()
+                progress(f"[{backend_name}] {protocol_name}: {len(protocol.cases)} cases ...")
+                try:
+                    observation = backend.run(protocol)
+                except ParameterError as error:
+                    run.errors.append(_error(backend_name, protocol_name, error, traceback_text=None))
+                    progress(f"[{backend_name}] {protocol_name}: not run: {error}")
+                    run.save()
+                    continue
+                except Exception as error:  # noqa: BLE001 - recorded with its cause, the run goes on
+                    run.errors.append(_error(backend_name, protocol_name, error, traceback.format_exc()))
+                    progress(f"[{backend_name}] {protocol_name}: FAILED with {type(error).__name__}: {error}")
+                    run.save()
+                    continue
+                path = observations_dir / f"{backend_name}-{protocol_name}.json"
+                observation.save(path)
+                result = result_from_observation(observation, str(path.relative_to(run.directory)))
+                run.results.append(result)
+                run.save()
+                progress(
+                    f"[{backend_name}] {protocol_name}: {result.count(PASS)} passed, {result.count(FAIL)} failed, "
+                    f"{result.count(KNOWN_DEFECT)} known defects ({time.perf_counter() - started:.1f} s)"
+                )
+    except KeyboardInterrupt:
+        run.interrupted = True
+        progress("interrupted: results so far are kept")
+    finally:
+        run.finished = utc_now()
+        run.save()
+    return run
+
+
+def result_from_observation(observation: Observation, observation_file=None):
+    """Compare an observation and wrap the verdicts as a :class:`ProtocolResult`."""
+    return ProtocolResult(
+        backend=observation.backend,
+        protocol=observation.protocol.name,
+        rule=observation.rule.label,
+        verdicts=compare(observation),
+        timings=observation.timings,
+        environment=observation.environment,
+        observation_file=observation_file,
+        notes=list(observation.notes),
+    )
+
+
+def _error(backend, protocol, error, traceback_text):
+    return {
+        "backend": backend,
+        "protocol": protocol,
+        "error": f"{type(error).__name__}: {error}",
+        "traceback": traceback_text,
+    }
+
+
+def summary_table(run):
+    """Plain-text table: protocol × backend with counts and worst error / tolerance."""
+    header = f"{'protocol':<10} {'backend':<10} {'rule':<20} {'cases':>5} {'passed':>6} {'failed':>6} {'defects':>7} {'worst err/tol':>13}"
+    lines = [header, "-" * len(header)]
+    for result in run.results:
+        lines.append(
+            f"{result.protocol:<10} {result.backend:<10} {result.rule:<20} {len(result.verdicts):>5} "
+            f"{result.count(PASS):>6} {result.count(FAIL):>6} {result.count(KNOWN_DEFECT):>7} "
+            f"{result.worst_error_ratio:>13.3g}"
+        )
+    for error in run.errors:
+        lines.append(f"{error['protocol']:<10} {error['backend']:<10} ERROR {error['error']}")
+    for backend, reason in run.skipped.items():
+        lines.append(f"{'(all)':<10} {backend:<10} SKIPPED {reason}")
+    return "\n".join(lines)

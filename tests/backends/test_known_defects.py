@@ -1,0 +1,98 @@
+"""Minimal reproducers of known backend defects (stdp_validation.defects).
+
+Each test asserts the documented behaviour and is marked xfail(strict=True): it fails today,
+and an upstream fix turns it into an unexpected pass that fails the run until the defect
+entry is retired. The expected values come from the reference model or are written out.
+"""
+
+from math import exp
+
+import pytest
+
+from stdp_validation import AdditiveWeightDependence, MultiplicativeWeightDependence, SpikePairRule, STDPRule
+from stdp_validation.backends import get_backend
+from stdp_validation.compare import predicted_weights
+from stdp_validation.protocols import window_protocol
+
+
+def run_pairs(backend, rule, lags, initial_weight):
+    """One pre/post pair per lag (emission Δt, ms) under ``rule`` as one simulation."""
+    return get_backend(backend).run(window_protocol(lags, initial_weight=initial_weight, rule=rule))
+
+
+@pytest.mark.brian2
+@pytest.mark.xfail(strict=True, reason="brian2-multiplicative-ignored: pyNN.brian2 applies the additive rule")
+def test_brian2_multiplicative_weight_dependence():
+    rule = STDPRule(SpikePairRule(20.0, 20.0, 0.1, 0.1), MultiplicativeWeightDependence(0.0, 1.0))
+    observation = run_pairs("brian2", rule, [10.0, -10.0], 0.8)
+    expected = predicted_weights(observation)
+    # Written out: Brian2 lag is 10 − 1 = 9 ms: 0.8 + (1 − 0.8)·0.1·e^(−9/20) multiplicatively,
+    # where the additive rule gives 0.8 + 0.1·e^(−9/20).
+    assert expected[0] == pytest.approx(0.8 + 0.2 * 0.1 * exp(-9 / 20), abs=1e-12)
+    assert observation.final_weights == pytest.approx(list(expected), abs=1e-9)
+
+
+@pytest.mark.brian2
+@pytest.mark.xfail(strict=True, reason="brian2-negative-amplitude-bounds: post events never clip at w_min")
+def test_brian2_bounds_with_negative_amplitude():
+    rule = STDPRule(SpikePairRule(20.0, 20.0, -0.5, 0.0), AdditiveWeightDependence(0.2, 1.0))
+    observation = run_pairs("brian2", rule, [5.0], 0.25)
+    # A causal pair with A_plus = −0.5 lowers w by 0.5·e^(−4/20) ≈ 0.41 below 0.25: must clip at w_min.
+    assert observation.final_weights[0] >= 0.2
+
+
+@pytest.mark.nest
+@pytest.mark.xfail(strict=True, reason="nest-negative-amplitude-bounds: depression never clips at Wmax")
+def test_nest_bounds_with_negative_amplitude():
+    rule = STDPRule(SpikePairRule(20.0, 20.0, 0.01, -0.5), AdditiveWeightDependence(0.0, 1.0))
+    observation = run_pairs("nest", rule, [-5.0], 0.9)
+    # An anti-causal pair with A_minus = −0.5 raises w by 0.5·e^(−4/20) ≈ 0.41 above 0.9: must clip at w_max.
+    assert observation.final_weights[0] <= 1.0
+
+
+@pytest.mark.nest
+@pytest.mark.xfail(strict=True, reason="nest-a-plus-zero-disables-depression: alpha·lambda = 0")
+def test_nest_depression_with_zero_a_plus():
+    rule = STDPRule(SpikePairRule(20.0, 20.0, 0.0, 0.012), AdditiveWeightDependence(0.0, 1.0))
+    observation = run_pairs("nest", rule, [-5.0], 0.5)
+    # Post 95 (seen at 96) before pre 100: lag −4, depression 0.012·1·e^(−4/20); A_plus plays no part.
+    assert observation.final_weights[0] == pytest.approx(0.5 - 0.012 * exp(-4 / 20), abs=1e-9)
+
+
+@pytest.mark.brian2
+@pytest.mark.xfail(strict=True, raises=ValueError,
+                   reason="pynn-dendritic-delay-fraction: pyNN.brian2 rejects the PyNN default (PyNN #803)")
+def test_default_stdp_script_runs_on_brian2():
+    # The same script runs on NEST; on Brian2 STDPMechanism raises for the default fraction 1.
+    import brian2
+
+    brian2.prefs.codegen.target = "numpy"
+    import pyNN.brian2 as sim
+
+    sim.setup(timestep=0.1)
+    try:
+        sim.STDPMechanism(
+            timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.01, A_minus=0.012),
+            weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=1.0),
+            weight=0.5,
+            delay=1.0,
+        )
+    finally:
+        sim.end()
+
+
+@pytest.mark.nest
+def test_default_stdp_script_runs_on_nest():
+    import pyNN.nest as sim
+
+    sim.setup(timestep=0.1)
+    try:
+        synapse = sim.STDPMechanism(
+            timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.01, A_minus=0.012),
+            weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=1.0),
+            weight=0.5,
+            delay=1.0,
+        )
+        assert synapse.dendritic_delay_fraction == 1.0
+    finally:
+        sim.end()

@@ -1,0 +1,70 @@
+"""Every protocol on NEST and Brian2 against the reference model, one simulation per protocol.
+
+The tolerance (1e-9 in PyNN units, float64 round-off and unit conversions) and the
+prediction come from stdp_validation.compare; a failing case prints expected, observed,
+error, tolerance and its reason. Cases that fail through a known backend defect make the
+test xfail with the defect's id (they are listed as known defects in every report).
+"""
+
+import pytest
+
+from stdp_validation.compare import FAIL, KNOWN_DEFECT
+from stdp_validation.backends.nest import NEAREST_MODELS
+
+SYNTHETIC_PROTOCOLS = ["window", "pairing", "poisson", "bounds"]
+BACKENDS = [pytest.param("brian2", marks=pytest.mark.brian2), pytest.param("nest", marks=pytest.mark.nest)]
+
+
+def check(result):
+    failures = [v for v in result.verdicts if v.status == FAIL]
+    lines = [
+        f"{v.case}: expected {v.expected!r}, observed {v.observed!r}, error {v.error:.3g} > tolerance "
+        f"{v.tolerance:g} ({v.tolerance_reason})"
+        for v in failures[:10]
+    ]
+    assert not failures, f"{len(failures)} of {len(result.verdicts)} cases failed:\n" + "\n".join(lines)
+    defects = sorted({d for v in result.verdicts if v.status == KNOWN_DEFECT for d in v.defects})
+    if defects:
+        pytest.xfail(f"known defect(s) {', '.join(defects)} in {sum(v.status == KNOWN_DEFECT for v in result.verdicts)} cases")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("rule", ["pair-additive", "pair-multiplicative"])
+@pytest.mark.parametrize("protocol", SYNTHETIC_PROTOCOLS)
+def test_protocol_matches_reference(stdp_run, backend, protocol, rule):
+    check(stdp_run(backend, protocol, rule))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_seed_network_matches_reference(stdp_run, backend):
+    result = stdp_run(backend, "seed")
+    check(result)
+    traces = result.observation.traces
+    assert set(traces) == {"v", "gsyn_exc", "gsyn_inh"}
+    assert len(traces["v"]["pre"]) == 3 and len(traces["v"]["post"]) == 3
+
+
+@pytest.mark.nest
+@pytest.mark.parametrize("nearest", sorted(NEAREST_MODELS))
+@pytest.mark.parametrize("protocol", ["window", "poisson", "bounds"])
+def test_nest_nearest_neighbour_models_match_reference(stdp_run, nearest, protocol):
+    check(stdp_run("nest", protocol, "nearest-additive", nearest=nearest))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_window_lags_follow_the_backend_delay_convention(stdp_run, backend):
+    # Emission Δt = 0 sits at synapse lag +d on NEST (dendritic) and −d on Brian2 (axonal).
+    result = stdp_run(backend, "window", "pair-additive")
+    at_zero = next(v for v in result.verdicts if v.parameter == 0.0)
+    delay = 1.0
+    assert at_zero.lag == pytest.approx(delay if backend == "nest" else -delay, abs=1e-9)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_recorded_post_spikes_match_the_intended_times(stdp_run, backend):
+    # Spikes are recorded on the grid and the drive is shifted by the firing latency, so every
+    # post spike of the synthetic protocols lands on its intended time.
+    result = stdp_run(backend, "poisson", "pair-additive")
+    for verdict in result.verdicts:
+        assert verdict.post_timing_error is not None, verdict.post_timing_note
+        assert verdict.post_timing_error < 1e-9, verdict.case
