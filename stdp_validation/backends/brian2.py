@@ -29,8 +29,10 @@ class Brian2Backend(PyNNBackend):
     def import_simulator(self):
         import brian2
 
+        from brian2.utils.logger import BrianLogger
+
         brian2.prefs.codegen.target = self.codegen_target
-        brian2.prefs.logging.console_log_level = "WARNING"
+        BrianLogger.log_level_warn()  # no INFO lines (integration method choices) on the console
         return super().import_simulator()
 
     def versions(self):

@@ -76,14 +76,14 @@ class NestBackend(PyNNBackend):
                 "allowed: A_plus != 0"
             )
 
-    def plastic_synapse(self, sim, rule, delay):
+    def plastic_synapse(self, sim, rule, delay, weight):
         if not rule.is_nearest:
-            return super().plastic_synapse(sim, rule, delay)
+            return super().plastic_synapse(sim, rule, delay, weight)
         t, bounds = rule.timing, rule.weight
         mu = 1.0 if rule.is_multiplicative else 0.0
         synapse_class = sim.native_synapse_type(NEAREST_MODELS[self.nearest])
         return synapse_class(
-            weight=1000.0 * bounds.w_min,  # pA; set per synapse after connecting
+            weight=1000.0 * weight,  # native units: pA (nS), read back ×0.001 by PyNN
             delay=delay,
             tau_plus=t.tau_plus,
             tau_minus=t.tau_minus,

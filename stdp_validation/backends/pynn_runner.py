@@ -84,7 +84,7 @@ class PyNNBackend:
                 f"w_min={rule.weight.w_min!r} is not supported by the {self.name!r} backend; allowed: w_min = 0"
             )
 
-    def plastic_synapse(self, sim, rule, delay):
+    def plastic_synapse(self, sim, rule, delay, weight):
         timing_class = {"SpikePairRule": sim.SpikePairRule}.get(type(rule.timing).__name__)
         if timing_class is None:
             raise UnsupportedByBackend(f"{type(rule.timing).__name__} is not available on the {self.name!r} backend")
@@ -93,7 +93,7 @@ class PyNNBackend:
         return sim.STDPMechanism(
             timing_dependence=timing_class(tau_plus=t.tau_plus, tau_minus=t.tau_minus, A_plus=t.A_plus, A_minus=t.A_minus),
             weight_dependence=weight_class(w_min=rule.weight.w_min, w_max=rule.weight.w_max),
-            weight=rule.weight.w_min,
+            weight=weight,
             delay=delay,
             dendritic_delay_fraction=self.dendritic_delay_fraction,
         )
@@ -219,9 +219,12 @@ class PyNNBackend:
             pre_recorded = pre
             for population in (pre, post):
                 population.record(list(protocol.record_traces))
-        plastic = sim.Projection(pre, post, sim.OneToOneConnector(), self.plastic_synapse(sim, rule, protocol.delay),
-                                 receptor_type="excitatory")
-        self.set_weights(plastic, initial_weights)
+        # Setting weights one by one costs more than the whole NEST run: do it only if they differ.
+        uniform = len(set(initial_weights)) == 1
+        synapse = self.plastic_synapse(sim, rule, protocol.delay, initial_weights[0] if uniform else rule.weight.w_min)
+        plastic = sim.Projection(pre, post, sim.OneToOneConnector(), synapse, receptor_type="excitatory")
+        if not uniform:
+            self.set_weights(plastic, initial_weights)
         pre_recorded.record("spikes")
         post.record("spikes")
         return {"pre": pre, "post": post, "pre_recorded": pre_recorded, "plastic": plastic}
@@ -245,7 +248,7 @@ def _on_grid(t, timestep):
 def _spike_trains(population):
     block = population.get_data("spikes", clear=False)
     trains = sorted(block.segments[0].spiketrains, key=lambda st: st.annotations.get("source_index", 0))
-    return [[float(t) for t in np.asarray(st.rescale("ms").magnitude)] for st in trains]
+    return [np.asarray(st.rescale("ms").magnitude, dtype=float).tolist() for st in trains]
 
 
 def _traces(network, variables, n):
@@ -254,7 +257,7 @@ def _traces(network, variables, n):
         block = network[side].get_data(list(variables), clear=False)
         for signal in block.segments[0].analogsignals:
             entry = traces.setdefault(signal.name, {"units": str(signal.units.dimensionality)})
-            entry["times"] = [float(t) for t in np.asarray(signal.times.rescale("ms").magnitude)]
+            entry["times"] = np.asarray(signal.times.rescale("ms").magnitude, dtype=float).tolist()
             entry[side] = np.asarray(signal.magnitude, dtype=float).T[:n].tolist()
     return traces
 
