@@ -1,0 +1,54 @@
+"""The stdp-validate command: main job, revalidation, bad input."""
+
+import json
+
+import pytest
+
+from stdp_validation.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, main
+from stdp_validation.observation import Observation
+
+
+@pytest.mark.nest
+def test_main_job_writes_results_and_observations(tmp_path, capsys):
+    status = main(["--backend", "nest", "--protocol", "window", "--protocol", "bounds", "--out", str(tmp_path / "r")])
+    assert status == EXIT_OK
+    out = capsys.readouterr().out
+    assert "window" in out and "bounds" in out and "results:" in out
+    (run_dir,) = (tmp_path / "r").iterdir()
+    results = json.loads((run_dir / "results.json").read_text())
+    assert [(r["backend"], r["protocol"]) for r in results["results"]] == [("nest", "window"), ("nest", "bounds")]
+    assert results["results"][0]["summary"]["cases"] == 101
+    assert results["finished"] is not None and not results["errors"]
+    observation = Observation.load(run_dir / "observations" / "nest-window.json")
+    assert len(observation.final_weights) == 101
+
+    # Revalidating the saved run reproduces the verdicts without a simulator.
+    assert main(["revalidate", str(run_dir)]) == EXIT_OK
+    assert "nest window" in capsys.readouterr().out
+
+
+@pytest.mark.nest
+def test_revalidate_flags_a_tampered_observation(tmp_path, capsys):
+    assert main(["--backend", "nest", "--protocol", "bounds", "--out", str(tmp_path), "--quiet"]) == EXIT_OK
+    (path,) = tmp_path.glob("*/observations/nest-bounds.json")
+    data = json.loads(path.read_text())
+    data["final_weights"][0] += 1e-6  # above the 1e-9 tolerance
+    path.write_text(json.dumps(data))
+    assert main(["revalidate", str(path)]) == EXIT_FAILED
+    assert "1 failed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--backend", "neuron"], ["backend", "'neuron'", "brian2", "nest"]),
+        (["--protocol", "stdp"], ["protocol", "'stdp'", "window"]),
+        (["revalidate", "does/not/exist.json"], ["does/not/exist.json", "does not exist"]),
+    ],
+)
+def test_bad_input_is_rejected_before_anything_runs(tmp_path, capsys, argv, words):
+    assert main(argv + ["--out", str(tmp_path / "out")] if argv[0] != "revalidate" else argv) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    for word in words:
+        assert word in err
+    assert not (tmp_path / "out").exists()
