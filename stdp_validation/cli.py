@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .backends import BACKENDS, DEFAULT_BACKENDS
 from .errors import ParameterError
-from .protocols import PROTOCOLS
+from .protocols import PROTOCOLS, RULES
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -35,10 +35,25 @@ def build_parser():
                         f"(default: {', '.join(DEFAULT_BACKENDS)})")
     parser.add_argument("--protocol", action="append", metavar="NAME",
                         help=f"protocol to run, repeatable; one of {', '.join(PROTOCOLS)} (default: all)")
+    parser.add_argument("--rule", metavar="LABEL",
+                        help=f"run the synthetic protocols under this rule instead of their own; one of "
+                        f"{', '.join(RULES)} (the seed network keeps its rule)")
+    parser.add_argument("--seed", type=_non_negative_int, metavar="N",
+                        help="random seed of the poisson protocol (default: fixed, 20261126)")
     parser.add_argument("--out", default="reports", metavar="DIR",
                         help="folder for the run's report folder (default: reports/)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text!r}")
+    return value
 
 
 def build_revalidate_parser():
@@ -66,7 +81,8 @@ def validate_command(args, argv):
 
     progress = (lambda line: None) if args.quiet else None
     command = shlex.join(["stdp-validate", *argv])
-    run = run_validation(args.backend, args.protocol, args.out, command=command, progress=progress)
+    run = run_validation(args.backend, args.protocol, args.out, command=command, progress=progress,
+                         rule=args.rule, seed=args.seed)
     print(summary_table(run))
     print(f"results: {run.results_file}")
     if run.interrupted:

@@ -353,13 +353,28 @@ PROTOCOLS = {
 }
 
 
-def get_protocol(name):
-    """The protocol registered under ``name`` with its default parameters."""
+def get_protocol(name, *, seed=None):
+    """The protocol registered under ``name`` with its default parameters.
+
+    ``seed`` sets the random seed of protocols that draw random trains (``poisson``).
+    """
     try:
         factory = PROTOCOLS[name]
     except (KeyError, TypeError):
         raise ParameterError(f"protocol must be one of {sorted(PROTOCOLS)}; got {name!r}") from None
+    if seed is not None and name == "poisson":
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ParameterError(f"seed must be an integer >= 0; got {seed!r}")
+        return factory(seed=seed)
     return factory()
+
+
+def get_rule(label):
+    """A rule from :data:`RULES` by its label (e.g. ``"pair-multiplicative"``)."""
+    try:
+        return RULES[label]
+    except (KeyError, TypeError):
+        raise ParameterError(f"rule must be one of {sorted(RULES)}; got {label!r}") from None
 
 
 #: Rules the test-suite sweeps over, by label.

@@ -37,16 +37,35 @@ def pytest_configure(config):
         config.addinivalue_line("markers", f"{name}: needs the {name} backend (skipped when absent or not selected)")
     config.addinivalue_line("markers", "hardware: needs a SpiNNaker board (--spinnaker-cfg or machine in the user cfg)")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
-    selected = config.getoption("--backend")
-    if selected:
-        from .backends import backend_class
-
-        for name in selected:
-            try:
-                backend_class(name)
-            except ValueError as error:
-                raise pytest.UsageError(f"--backend: {error}") from None
+    _check_options(config)
     config._stdp_results = []
+
+
+def _check_options(config):
+    """Reject bad plugin options before any test runs (pytest exits with a usage error)."""
+    import os
+    from pathlib import Path
+
+    from .backends import backend_class
+
+    for name in config.getoption("--backend") or ():
+        try:
+            backend_class(name)
+        except ValueError as error:
+            raise pytest.UsageError(f"--backend: {error}") from None
+    report = config.getoption("--stdp-report")
+    if report:
+        path = Path(report)
+        existing = next((p for p in (path, *path.parents) if p.exists()), None)
+        if existing is not None and (not existing.is_dir() or not os.access(existing, os.W_OK)):
+            raise pytest.UsageError(f"--stdp-report {report!r}: {str(existing)!r} is not a writable folder")
+    cfg = config.getoption("--spinnaker-cfg")
+    if cfg:
+        path = Path(cfg)
+        if not path.is_file():
+            raise pytest.UsageError(f"--spinnaker-cfg {cfg!r}: no such file")
+        if not os.access(path, os.R_OK):
+            raise pytest.UsageError(f"--spinnaker-cfg {cfg!r}: file is not readable")
 
 
 def pytest_runtest_setup(item):

@@ -19,9 +19,9 @@ from pathlib import Path
 from .backends import DEFAULT_BACKENDS, backend_class, get_backend, unavailable_reason
 from .compare import FAIL, KNOWN_DEFECT, PASS, ProtocolResult, compare
 from .defects import KNOWN_DEFECTS, PORTABILITY_DEFECT
-from .errors import ParameterError
+from .errors import ParameterError, UnsupportedByBackend
 from .observation import FORMAT_VERSION, Observation, write_json_atomic
-from .protocols import PROTOCOLS, get_protocol
+from .protocols import PROTOCOLS, get_protocol, get_rule
 
 DEFAULT_PROTOCOLS = tuple(PROTOCOLS)
 
@@ -69,6 +69,7 @@ class ValidationRun:
     results: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     skipped: dict = field(default_factory=dict)
+    unsupported: list = field(default_factory=list)
     interrupted: bool = False
 
     @property
@@ -89,6 +90,7 @@ class ValidationRun:
             "backends": self.backends,
             "protocols": self.protocols,
             "skipped_backends": self.skipped,
+            "unsupported": self.unsupported,
             "results": [r.to_dict() for r in self.results],
             "errors": self.errors,
             "known_defects": [d.to_dict() for d in KNOWN_DEFECTS + (PORTABILITY_DEFECT,)],
@@ -98,49 +100,70 @@ class ValidationRun:
         write_json_atomic(self.results_file, self.to_dict())
 
 
-def check_names(backends, protocols):
-    """Reject unknown backend or protocol names before anything runs."""
+def plan_validation(backends=None, protocols=None, *, rule=None, seed=None, backend_options=None):
+    """Check every input and prepare the run before anything is simulated.
+
+    Returns ``(protocols, runners, skipped, unsupported)``: protocol objects by name, backend
+    instances by name, backends that cannot run here (name → reason), and the
+    (backend, protocol, reason) combinations a backend cannot represent.
+    Raises :class:`ParameterError` for unknown names or bad options.
+    """
+    backends = list(dict.fromkeys(backends or DEFAULT_BACKENDS))
+    names = list(dict.fromkeys(protocols or DEFAULT_PROTOCOLS))
     for name in backends:
         backend_class(name)
-    for name in protocols:
-        if name not in PROTOCOLS:
-            raise ParameterError(f"protocol must be one of {sorted(PROTOCOLS)}; got {name!r}")
+    built = {name: get_protocol(name, seed=seed) for name in names}
+    if rule is not None:
+        rule = get_rule(rule) if isinstance(rule, str) else rule
+        # The seed network keeps its own rule: it reproduces the notebook exactly.
+        built = {name: (p if p.network == "seed" else p.with_rule(rule)) for name, p in built.items()}
+    options = backend_options or {}
+    runners, skipped, unsupported = {}, {}, []
+    for name in backends:
+        reason = unavailable_reason(name)
+        if reason:
+            skipped[name] = reason
+            continue
+        runners[name] = get_backend(name, **options.get(name, {}))
+        for protocol_name, protocol in built.items():
+            try:
+                runners[name].check_rule(protocol.rule)
+            except UnsupportedByBackend as error:
+                unsupported.append({"backend": name, "protocol": protocol_name, "reason": str(error)})
+    return built, runners, skipped, unsupported
 
 
-def run_validation(backends=None, protocols=None, out_dir="reports", command=None, progress=None, rule=None):
+def run_validation(backends=None, protocols=None, out_dir="reports", command=None, progress=None, rule=None,
+                   seed=None, backend_options=None):
     """Run every protocol on every available backend; return the :class:`ValidationRun`.
 
     ``progress`` is called with one line of text per step (default: print to stderr).
+    Everything is checked (names, rule, seed, options, output folder) before anything runs.
     """
-    backends = list(backends or DEFAULT_BACKENDS)
-    protocols = list(protocols or DEFAULT_PROTOCOLS)
-    check_names(backends, protocols)
-    built = {name: get_protocol(name) for name in protocols}
-    if rule is not None:
-        built = {name: (p if p.network == "seed" else p.with_rule(rule)) for name, p in built.items()}
+    built, runners, skipped, unsupported = plan_validation(
+        backends, protocols, rule=rule, seed=seed, backend_options=backend_options
+    )
     progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
-    run = ValidationRun(make_run_directory(out_dir), command or "stdp-validate", backends, protocols)
+    run = ValidationRun(make_run_directory(out_dir), command or "stdp-validate", list(runners) + list(skipped),
+                        list(built))
+    run.skipped = skipped
+    run.unsupported = unsupported
+    for name, reason in skipped.items():
+        progress(f"[{name}] skipped: {reason}")
     run.save()
     observations_dir = run.directory / "observations"
+    not_supported = {(u["backend"], u["protocol"]): u["reason"] for u in unsupported}
     try:
-        for backend_name in backends:
-            reason = unavailable_reason(backend_name)
-            if reason:
-                run.skipped[backend_name] = reason
-                progress(f"[{backend_name}] skipped: {reason}")
-                run.save()
-                continue
-            backend = get_backend(backend_name)
+        for backend_name, backend in runners.items():
             for protocol_name, protocol in built.items():
+                if (backend_name, protocol_name) in not_supported:
+                    progress(f"[{backend_name}] {protocol_name}: not supported by this backend: "
+                             f"{not_supported[backend_name, protocol_name]}")
+                    continue
                 started = time.perf_counter()
                 progress(f"[{backend_name}] {protocol_name}: {len(protocol.cases)} cases ...")
                 try:
                     observation = backend.run(protocol)
-                except ParameterError as error:
-                    run.errors.append(_error(backend_name, protocol_name, error, traceback_text=None))
-                    progress(f"[{backend_name}] {protocol_name}: not run: {error}")
-                    run.save()
-                    continue
                 except Exception as error:  # noqa: BLE001 - recorded with its cause, the run goes on
                     run.errors.append(_error(backend_name, protocol_name, error, traceback.format_exc()))
                     progress(f"[{backend_name}] {protocol_name}: FAILED with {type(error).__name__}: {error}")
@@ -201,4 +224,6 @@ def summary_table(run):
         lines.append(f"{error['protocol']:<10} {error['backend']:<10} ERROR {error['error']}")
     for backend, reason in run.skipped.items():
         lines.append(f"{'(all)':<10} {backend:<10} SKIPPED {reason}")
+    for entry in run.unsupported:
+        lines.append(f"{entry['protocol']:<10} {entry['backend']:<10} NOT SUPPORTED {entry['reason']}")
     return "\n".join(lines)

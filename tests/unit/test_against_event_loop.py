@@ -67,11 +67,14 @@ def fine_times(max_ms):
     return st.integers(0, int(max_ms * FINE)).map(lambda k: k / FINE)
 
 
+def _time(mode, k):
+    # Two chances in three for the 1 ms grid, so that coincidences are common.
+    return float(k // FINE) if mode < 2 else k / FINE
+
+
 def spike_times(max_ms=30, max_size=14, min_size=0):
-    on_grid = st.integers(0, max_ms).map(float)  # two chances in three: coincidences are common
-    return st.lists(st.one_of(on_grid, on_grid, fine_times(max_ms)), min_size=min_size, max_size=max_size).map(
-        lambda times: sorted(set(times))
-    )
+    atom = st.builds(_time, st.integers(0, 2), st.integers(0, max_ms * FINE))
+    return st.lists(atom, min_size=min_size, max_size=max_size).map(lambda times: sorted(set(times)))
 
 
 delays = st.one_of(st.sampled_from([0.0, 0.1, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0]), fine_times(5))
@@ -103,13 +106,17 @@ def problems(draw, conventions, timing_class, weight_class, trains=None, n_max=5
     if trains is None:
         trains = st.tuples(spike_times(), spike_times())
     pairs = [draw(trains) for _ in range(n)]
+    synapse_delays = [draw(delays) for _ in range(n)]
+    # End the run exactly on an event now and then (emission or emission + delay).
+    event_times = sorted({t + shift for (p, q), d in zip(pairs, synapse_delays) for t in p + q for shift in (0.0, d)})
+    on_event = st.sampled_from(event_times) if event_times else st.none()
     return (
         [p for p, _ in pairs],
         [q for _, q in pairs],
         rule,
-        [draw(delays) for _ in range(n)],
+        synapse_delays,
         [draw(initial_weights(rule)) for _ in range(n)],
-        draw(stop_times),
+        draw(st.one_of(stop_times, on_event)),
     )
 
 

@@ -1,0 +1,260 @@
+"""Every kind of bad input, in one place: Python API, protocols, CLI, files, pytest options.
+
+Each is rejected before any computation or simulation starts, with one message that names
+the parameter, the value given and what is allowed. Zero and negative amplitudes are *not*
+bad input: A_plus = 0 and reverse STDP (A < 0) are valid PyNN rules (the known-defect
+reproducers need them).
+"""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stdp_validation.cli import EXIT_BAD_INPUT, main
+from stdp_validation.observation import Observation
+from stdp_validation.protocols import Case, Protocol, bounds_protocol, get_protocol, window_protocol
+
+from stdp_validation import (
+    AdditiveWeightDependence,
+    Conventions,
+    MultiplicativeWeightDependence,
+    ParameterError,
+    SpikeNearestPairRule,
+    SpikePairRule,
+    STDPRule,
+    UnsupportedByBackend,
+    predict_trajectory,
+    predict_weights,
+    stdp_window,
+)
+
+RULE = STDPRule()
+
+
+@pytest.mark.parametrize(
+    "build, words",
+    [
+        (lambda: SpikePairRule(tau_plus=0.0), ["tau_plus", "0.0", "> 0"]),
+        (lambda: SpikePairRule(tau_minus=-5.0), ["tau_minus", "-5.0", "> 0"]),
+        (lambda: SpikePairRule(tau_plus=math.nan), ["tau_plus", "nan", "finite"]),
+        (lambda: SpikeNearestPairRule(tau_minus=math.inf), ["tau_minus", "inf", "finite"]),
+        (lambda: SpikePairRule(A_plus=math.nan), ["A_plus", "nan", "finite"]),
+        (lambda: SpikePairRule(A_minus=-math.inf), ["A_minus", "inf", "finite"]),
+        (lambda: SpikePairRule(A_plus="big"), ["A_plus", "'big'", "number"]),
+        (lambda: AdditiveWeightDependence(w_min=2.0, w_max=1.0), ["w_min", "w_max", "2.0", "1.0"]),
+        (lambda: MultiplicativeWeightDependence(w_max=math.nan), ["w_max", "nan"]),
+        (lambda: STDPRule(timing="pair"), ["timing", "SpikePairRule"]),
+        (lambda: STDPRule(weight=SpikePairRule()), ["weight", "AdditiveWeightDependence"]),
+        (lambda: Conventions(name="x", update_timing="later"), ["update_timing", "later", "deferred"]),
+        (lambda: Conventions(name="x", dendritic_delay_fraction=1.5), ["dendritic_delay_fraction", "1.5", "[0.0, 1.0]"]),
+        (lambda: Conventions(name="x", post_history_limit=0), ["post_history_limit", "0"]),
+    ],
+)
+def test_bad_rule_and_convention_values(build, words):
+    with pytest.raises(ParameterError) as error:
+        build()
+    for word in words:
+        assert word in str(error.value)
+
+
+def call(pre=(10.0,), post=(15.0,), rule=RULE, **overrides):
+    kwargs = dict(delay=1.0, initial_weight=0.5, conventions="nest")
+    kwargs.update(overrides)
+    return predict_weights(pre, post, rule, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        (dict(pre=[10.0, 5.0]), ["pre_spike_times", "unsorted", "5.0", "index 1"]),
+        (dict(post=[10.0, 10.0]), ["post_spike_times", "duplicate", "10.0"]),
+        (dict(pre=[-1.0]), ["pre_spike_times", "-1.0", ">= 0"]),
+        (dict(post=[math.nan]), ["post_spike_times", "nan", "finite"]),
+        (dict(pre=[[1.0], [2.0, 1.0]], post=[[5.0], [6.0]]), ["pre_spike_times[1]", "unsorted"]),
+        (dict(pre=[[1.0], [2.0]], post=[[5.0]]), ["same number of trains", "2 trains", "1 trains"]),
+        (dict(pre=[[1.0], [2.0]], post=[5.0]), ["same number of trains", "one train"]),
+        (dict(pre=5.0), ["pre_spike_times", "5.0"]),
+        (dict(delay=-1.0), ["delay", "-1.0", ">= 0"]),
+        (dict(delay=math.inf), ["delay", "inf", "finite"]),
+        (dict(initial_weight=1.5), ["initial_weight", "1.5", "[0.0, 1.0]"]),
+        (dict(initial_weight=[0.5, 0.5]), ["initial_weight", "one number per synapse (1)", "2 values"]),
+        (dict(t_stop=-3.0), ["t_stop", "-3.0"]),
+        (dict(conventions="neuron"), ["conventions", "'neuron'", "brian2", "nest", "spinnaker"]),
+        (dict(rule="stdp"), ["rule", "STDPRule"]),
+    ],
+)
+def test_bad_prediction_inputs(kwargs, words):
+    with pytest.raises(ParameterError) as error:
+        call(**kwargs)
+    for word in words:
+        assert word in str(error.value)
+
+
+def test_trajectory_validates_the_same_way():
+    with pytest.raises(ParameterError, match="initial_weight"):
+        predict_trajectory([1.0], [2.0], RULE, delay=1.0, initial_weight=-0.1, conventions="brian2")
+
+
+def test_parameters_a_backend_cannot_represent():
+    with pytest.raises(UnsupportedByBackend, match=r"w_min=0\.1 is not supported by the 'nest'"):
+        call(rule=STDPRule(weight=AdditiveWeightDependence(0.1, 1.0)))
+    nearest = STDPRule(timing=SpikeNearestPairRule())
+    with pytest.raises(UnsupportedByBackend, match="SpikeNearestPairRule is not supported by the 'brian2'"):
+        call(rule=nearest, conventions="brian2")
+
+
+def test_window_rejects_non_finite_lags():
+    with pytest.raises(ParameterError, match="lags"):
+        stdp_window([0.0, math.nan], RULE, "nest")
+
+
+# --- protocols ------------------------------------------------------------------------------
+
+ONE_CASE = (Case("a", (10.0,), (15.0,), 0.5),)
+
+
+@pytest.mark.parametrize(
+    "build, words",
+    [
+        (lambda: Protocol("p", "", cases=()), ["cases", "at least one case", "empty protocol"]),
+        (lambda: Protocol("p", "", ONE_CASE, delay=0.05, timestep=0.1), ["delay", "0.05", ">= 0.1"]),
+        (lambda: Protocol("p", "", ONE_CASE, delay=1.05, timestep=0.1), ["delay", "multiple of the timestep", "1.05"]),
+        (lambda: Protocol("p", "", ONE_CASE, timestep=0.0), ["timestep", "0.0", "> 0"]),
+        (lambda: Protocol("p", "", ONE_CASE, t_stop=12.0), ["post_drive_times", "before t_stop", "15.0"]),
+        (lambda: Protocol("p", "", (Case("a", (20.0, 10.0), (), 0.5),)), ["pre_spike_times", "unsorted", "10.0"]),
+        (lambda: Protocol("p", "", (Case("a", (math.nan,), (), 0.5),)), ["pre_spike_times", "nan"]),
+        (lambda: Protocol("p", "", (Case("a", (), (5.0, 5.0), 0.5),)), ["post_drive_times", "duplicate", "5.0"]),
+        (lambda: Protocol("p", "", (Case("a", (-2.0,), (), 0.5),)), ["pre_spike_times", "-2.0", ">= 0"]),
+        (lambda: Protocol("p", "", (Case("a", (), (), 1.5),)), ["initial_weight", "1.5", "[0.0, 1.0]"]),
+        (lambda: Protocol("p", "", ONE_CASE * 2), ["case labels must be unique"]),
+        (lambda: Protocol("p", "", ONE_CASE, network="ring"), ["network", "'ring'", "'source'"]),
+        (lambda: window_protocol([-200.0]), ["lags", "-200.0", "-100.0"]),
+        (lambda: get_protocol("stdp"), ["protocol", "'stdp'", "window"]),
+        (lambda: get_protocol("poisson", seed=-4), ["seed", "-4", ">= 0"]),
+    ],
+)
+def test_bad_protocols(build, words):
+    with pytest.raises(ParameterError) as error:
+        build()
+    for word in words:
+        assert word in str(error.value)
+
+
+def test_a_protocol_too_large_for_the_machine_is_refused_with_an_estimate():
+    many = tuple(Case(str(i), (), (), 0.5) for i in range(10**6))
+    with pytest.raises(ParameterError) as error:
+        Protocol("huge", "", many)
+    message = str(error.value)
+    assert "1000000 cases" in message and "GiB" in message and "min" in message
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--backend", "neuron"], ["backend", "'neuron'", "brian2", "nest"]),
+        (["--protocol", "stdp"], ["protocol", "'stdp'", "window"]),
+        (["--rule", "triplet"], ["rule", "'triplet'", "pair-additive"]),
+        (["revalidate", "does/not/exist.json"], ["does/not/exist.json", "does not exist"]),
+    ],
+)
+def test_bad_command_line_values(tmp_path, capsys, argv, words):
+    if argv[0] != "revalidate":
+        argv = argv + ["--out", str(tmp_path / "out")]
+    assert main(argv) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    for word in words:
+        assert word in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("argv, words", [(["--seed", "-3"], ["--seed", "'-3'", ">= 0"]),
+                                          (["--seed", "many"], ["--seed", "'many'"])])
+def test_bad_command_line_syntax(capsys, argv, words):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    for word in words:
+        assert word in err
+
+
+def test_unwritable_report_folder(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main(["--backend", "nest", "--out", str(blocker / "reports")]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "--out" in err and "cannot be created" in err
+
+
+@pytest.fixture
+def saved_observation(tmp_path):
+    from stdp_validation.conventions import CONVENTIONS
+
+    protocol = bounds_protocol()
+    observation = Observation(
+        backend="nest", protocol=protocol, conventions=CONVENTIONS["nest"],
+        pre_spike_times=[list(c.pre_spike_times) for c in protocol.cases],
+        post_spike_times=[list(c.post_drive_times) for c in protocol.cases],
+        final_weights=[c.initial_weight for c in protocol.cases],
+        initial_weights=[c.initial_weight for c in protocol.cases],
+        intended_post_times=[list(c.post_drive_times) for c in protocol.cases], delay=1.0, t_stop=protocol.t_stop,
+    )
+    path = tmp_path / "observation.json"
+    observation.save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "corrupt, words",
+    [
+        (lambda text: text[: len(text) // 2], ["not valid JSON", "truncated or corrupted"]),
+        (lambda text: "\x00\x01garbage", ["not valid JSON"]),
+        (lambda text: json.dumps({**json.loads(text), "format_version": 99}), ["format_version", "99"]),
+        (lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "final_weights"}),
+         ["incomplete or malformed", "final_weights"]),
+        (lambda text: json.dumps({**json.loads(text), "final_weights": [0.5]}), ["final_weights", "one entry per case"]),
+    ],
+)
+def test_corrupted_observation_given_to_revalidate(saved_observation, capsys, corrupt, words):
+    saved_observation.write_text(corrupt(saved_observation.read_text()))
+    assert main(["revalidate", str(saved_observation)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    for word in words:
+        assert word in err
+
+
+def test_unreadable_observation_folder(tmp_path, capsys):
+    assert main(["revalidate", str(tmp_path)]) == EXIT_BAD_INPUT
+    assert "holds no observation JSON files" in capsys.readouterr().err
+
+
+# --- pytest options -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "option, words",
+    [
+        (["--backend", "neuron"], ["--backend", "'neuron'"]),
+        (["--spinnaker-cfg", "no/such.cfg"], ["--spinnaker-cfg", "no/such.cfg", "no such file"]),
+        (["--stdp-report", "{blocker}/sub"], ["--stdp-report", "not a writable folder"]),
+    ],
+)
+def test_bad_pytest_options(tmp_path, option, words):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    option = [o.replace("{blocker}", str(blocker)) for o in option]
+    process = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *option,
+         "tests/test_bad_input.py"],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[1],
+    )
+    assert process.returncode == 4, process.stdout + process.stderr  # pytest's usage error
+    for word in words:
+        assert word in process.stderr
