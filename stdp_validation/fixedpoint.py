@@ -544,7 +544,9 @@ def _per_synapse(value, name, n_synapses, **bounds):
 def _per_synapse_shift(ring_buffer_shift, n_synapses):
     """One checked shift per synapse from an integer or a sequence of integers."""
     if _is_number(ring_buffer_shift):
-        value = ring_buffer_shift.item() if isinstance(ring_buffer_shift, (np.ndarray, np.generic)) else ring_buffer_shift
+        value = ring_buffer_shift
+        if isinstance(value, (np.ndarray, np.generic)):
+            value = value.item()
         return [_check_shift(value)] * n_synapses
     try:
         values = list(ring_buffer_shift)
@@ -796,7 +798,10 @@ def float_model_bound(
     else:
         weights = _per_synapse(initial_weight, "initial_weight", n_synapses, low=0.0, unit="(nA or µS)")
         on_grid = np.array(
-            [float(encode_weight(w, s, conductance_based)) / weight_scale(s, conductance_based) == w for w, s in zip(weights, shifts)]
+            [
+                float(encode_weight(w, s, conductance_based)) / weight_scale(s, conductance_based) == w
+                for w, s in zip(weights, shifts)
+            ]
         )
         off_grid_term = np.where(on_grid, 0.0, lsb_w / 2)
     error = event_term + quantisation_term
