@@ -310,6 +310,33 @@ def _pairing(problem):
     later = post.local > 0
     first_after_pre[later] = n_pre_for_post[later] != n_pre_for_post[np.flatnonzero(later) - 1]
 
+    # Which updates a run ending at t_stop shows, and when they become visible.
+    if problem.t_stop is None:
+        pre_processed = np.ones(len(pre.times), dtype=bool)
+        post_processed = np.ones(len(post.times), dtype=bool)
+    else:
+        stop_key = time_keys(problem.t_stop, resolution)
+        if conv.events_at_t_stop_processed:
+            pre_processed, post_processed = pre.keys <= stop_key, post.keys <= stop_key
+        else:
+            pre_processed, post_processed = pre.keys < stop_key, post.keys < stop_key
+    pre_before_post = count_before(pre, post.rows, post.keys, inclusive=conv.simultaneous_order == "pre_first")
+    if conv.update_timing == "deferred":
+        # Potentiation is applied by the first presynaptic spike processed after it.
+        has_next = pre_before_post < pre.counts[post.rows]
+        next_pre = np.where(has_next, pre.ptr[post.rows] + pre_before_post, 0)
+        ltp_applied = _gather(pre_processed, next_pre, has_next, fill=False)
+        ltp_time = _gather(pre.times, next_pre, has_next, fill=np.nan)
+        if conv.post_history_limit is not None:
+            # The history holds the newest `limit` posts recorded when the applying pre spike
+            # is processed; older ones are shifted out with their potentiation.
+            next_pre_key = _gather(pre.keys, next_pre, has_next, fill=0)
+            recorded = count_before(post_undelayed, post.rows, next_pre_key, inclusive=True)
+            oldest_remembered = recorded - conv.post_history_limit
+            ltp_applied &= post.local >= oldest_remembered
+    else:
+        ltp_applied = post_processed
+        ltp_time = post.times
     scheme = conv.nearest_scheme if problem.rule.is_nearest else "all_to_all"
     phantom = conv.phantom_presynaptic_spike and scheme != "all_to_all"
     if phantom:
@@ -356,38 +383,19 @@ def _pairing(problem):
     elif scheme == "spinnaker":
         # A postsynaptic spike potentiates only if the previous postsynaptic spike (undelayed
         # time; a placeholder at 0 before the first) is not later than the latest pre spike.
+        # When the history overflowed, the oldest remembered post's predecessor is gone and
+        # the placeholder (time 0) takes its place, so it potentiates as if first.
         partner_key = _gather(pre.keys, pre_partner, has_pre, fill=0)
-        previous_post_key = np.where(later, np.roll(post_undelayed.keys, 1), 0)
+        has_previous = later
+        if conv.update_timing == "deferred" and conv.post_history_limit is not None:
+            has_previous = later & (post.local > oldest_remembered)
+        previous_post_key = np.where(has_previous, np.roll(post_undelayed.keys, 1), 0)
         ltp_paired &= previous_post_key <= partner_key
         ltp = np.where(ltp_paired, ltp_kernel, 0.0)
         ltd = np.where(ltd_paired, ltd_kernel, 0.0)
     else:  # pragma: no cover - Conventions validates the scheme
         raise AssertionError(scheme)
 
-    # Which updates a run ending at t_stop shows, and when they become visible.
-    if problem.t_stop is None:
-        pre_processed = np.ones(len(pre.times), dtype=bool)
-        post_processed = np.ones(len(post.times), dtype=bool)
-    else:
-        stop_key = time_keys(problem.t_stop, resolution)
-        if conv.events_at_t_stop_processed:
-            pre_processed, post_processed = pre.keys <= stop_key, post.keys <= stop_key
-        else:
-            pre_processed, post_processed = pre.keys < stop_key, post.keys < stop_key
-    pre_before_post = count_before(pre, post.rows, post.keys, inclusive=conv.simultaneous_order == "pre_first")
-    if conv.update_timing == "deferred":
-        # Potentiation is applied by the first presynaptic spike processed after it.
-        has_next = pre_before_post < pre.counts[post.rows]
-        next_pre = np.where(has_next, pre.ptr[post.rows] + pre_before_post, 0)
-        ltp_applied = _gather(pre_processed, next_pre, has_next, fill=False)
-        ltp_time = _gather(pre.times, next_pre, has_next, fill=np.nan)
-        if conv.post_history_limit is not None:
-            next_pre_key = _gather(pre.keys, next_pre, has_next, fill=0)
-            recorded = count_before(post_undelayed, post.rows, next_pre_key, inclusive=True)
-            ltp_applied &= post.local >= recorded - conv.post_history_limit
-    else:
-        ltp_applied = post_processed
-        ltp_time = post.times
     potentiation = _Events(ltp, ltp_paired, ltp_applied & ltp_paired, ltp_time)
     depression = _Events(ltd, ltd_paired, pre_processed & ltd_paired, pre.times)
 

@@ -394,3 +394,15 @@ def test_spinnaker_history_keeps_only_the_15_newest_post_spikes():
     everything = sum(0.01 * exp(-(q + 1 - 0.5) / 20) for q in post)
     unlimited = replace(CONVENTIONS["spinnaker"], post_history_limit=None)
     assert predict([0.5, 100.0], post, rule, unlimited) == pytest.approx(W0 + everything, abs=EXACT)
+
+
+def test_spinnaker_nearest_oldest_remembered_post_pairs_as_if_first_after_overflow():
+    # Nearest rule, 20 posts at 4k ms (seen at 4k + 1) between pre 0.5 and pre 100. Without a
+    # history limit only the first post (4 ms) pairs with pre 0.5. With sPyNNaker's 15 slots the
+    # posts 4…20 ms are shifted out; the oldest remembered one (24 ms) lost its predecessor, so
+    # the placeholder at time 0 stands in and it pairs with pre 0.5 as if it were first.
+    rule = additive(w_max=1.0, a_minus=0.0, nearest=True)
+    post = [4.0 * k for k in range(1, 21)]
+    assert predict([0.5, 100.0], post, rule, "spinnaker") == pytest.approx(W0 + 0.01 * exp(-24.5 / 20), abs=EXACT)
+    unlimited = replace(CONVENTIONS["spinnaker"], post_history_limit=None)
+    assert predict([0.5, 100.0], post, rule, unlimited) == pytest.approx(W0 + 0.01 * exp(-4.5 / 20), abs=EXACT)
