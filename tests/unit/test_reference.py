@@ -406,3 +406,12 @@ def test_spinnaker_nearest_oldest_remembered_post_pairs_as_if_first_after_overfl
     assert predict([0.5, 100.0], post, rule, "spinnaker") == pytest.approx(W0 + 0.01 * exp(-24.5 / 20), abs=EXACT)
     unlimited = replace(CONVENTIONS["spinnaker"], post_history_limit=None)
     assert predict([0.5, 100.0], post, rule, unlimited) == pytest.approx(W0 + 0.01 * exp(-4.5 / 20), abs=EXACT)
+
+
+@pytest.mark.parametrize("tau", [1.0, 16.8, 20.0, 33.7, 100.0])
+@pytest.mark.parametrize("timestep", [0.1, 1.0])
+def test_cut_off_equals_the_fixed_point_lookup_table_length(tau, timestep):
+    from stdp_validation.conventions import exponential_table_length
+    from stdp_validation.fixedpoint import exp_lut
+
+    assert exponential_table_length(tau, timestep) == len(exp_lut(tau, timestep))
