@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, replace
 from types import MappingProxyType
 from typing import Optional
 
+import numpy as np
+
 from .errors import ParameterError, check_finite
 
 AMPLITUDE_SCALINGS = ("w_max", "absolute")
@@ -24,7 +26,7 @@ UPDATE_TIMINGS = ("immediate", "deferred")
 ZERO_LAG_RULES = ("ignore", "potentiation", "depression")
 SIMULTANEOUS_ORDERS = ("post_first", "pre_first")
 NEAREST_SCHEMES = (None, "symmetric", "presynaptic_centred", "restricted", "spinnaker")
-TIME_ROUNDINGS = ("none", "ceil", "nearest")
+TIME_ROUNDINGS = ("none", "ceil", "ceil_microseconds", "nearest")
 
 #: sPyNNaker's exponential lookup tables hold floor(2048·e^(−k·dt/τ)); the table ends where
 #: that reaches 0, i.e. after ln(2048)·τ/dt entries, rounded up to an even number.
@@ -38,6 +40,16 @@ def exponential_table_length(tau, timestep):
     """
     raw_length = math.log(SPINNAKER_TRACE_ONE) * tau / timestep
     return 2 * math.ceil(raw_length / 2)
+
+
+def ceil_microsecond_ticks(times, timestep):
+    """sPyNNaker ``SpikeSourceArray`` ticks: ceil(floor(t·1000) / dt_µs), dt_µs = ceil(dt·1000).
+
+    Times (ms) are truncated to whole µs, then rounded **up** to the tick grid, in float64
+    exactly as sPyNNaker 1!7.4.1 computes them (``spike_source_array_vertex.py``).
+    """
+    micro = math.ceil(timestep * 1000.0)
+    return np.ceil(np.floor(np.asarray(times, dtype=float) * 1000.0) / micro).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -85,9 +97,13 @@ class Conventions:
     timestep
         Simulation time step in ms, or ``None`` to use spike times and delay as given.
     presynaptic_rounding
-        How presynaptic times are put on the ``timestep`` grid: ``"none"``, ``"ceil"`` (NEST
-        grid stamp and sPyNNaker ``SpikeSourceArray``) or ``"nearest"``. The delay is rounded
-        to the nearest step whenever ``timestep`` is set.
+        How presynaptic times are put on the ``timestep`` grid: ``"none"``, ``"ceil"`` (NEST's
+        grid stamp), ``"ceil_microseconds"`` (sPyNNaker's ``SpikeSourceArray``: truncate to
+        whole µs, then round up, see :func:`ceil_microsecond_ticks`) or ``"nearest"``. The delay
+        is rounded to the nearest step whenever ``timestep`` is set.
+    post_at_zero_potentiates
+        ``False`` where a postsynaptic spike at exactly t = 0 never potentiates (sPyNNaker: the
+        potentiation window (t_last_pre − d, t_pre − d] is clamped at 0).
     events_at_t_stop_processed
         Whether a presynaptic spike at exactly ``t_stop`` is processed by a run that ends at
         ``t_stop`` (NEST: yes; Brian2 and sPyNNaker simulate steps t < t_stop).
@@ -111,6 +127,7 @@ class Conventions:
     exponential_table: bool = False
     timestep: Optional[float] = None
     presynaptic_rounding: str = "none"
+    post_at_zero_potentiates: bool = True
     events_at_t_stop_processed: bool = True
     coincidence_tolerance: float = 1e-6
     description: str = ""
@@ -202,7 +219,8 @@ _SPINNAKER = Conventions(
     supports_nonzero_w_min=True,
     post_history_limit=15,
     exponential_table=True,
-    presynaptic_rounding="ceil",
+    presynaptic_rounding="ceil_microseconds",
+    post_at_zero_potentiates=False,
     events_at_t_stop_processed=False,
     description="sPyNNaker 1!7.4.1 event semantics in float64 (no fixed-point arithmetic)",
 )

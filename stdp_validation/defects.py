@@ -53,6 +53,15 @@ KNOWN_DEFECTS = (
         applies=lambda rule: rule.timing.A_plus < 0 or rule.timing.A_minus < 0,
     ),
     KnownDefect(
+        id="spinnaker-negative-amplitude-bounds",
+        backend="spinnaker",
+        title="sPyNNaker does not keep weights inside [w_min, w_max] with negative amplitudes",
+        evidence="The additive weight update clips only at w_max after potentiation and only at w_min after "
+        "depression (weight_additive_one_term_impl.h); reverse STDP crosses the other bound.",
+        reproducer="tests/unit/test_against_event_loop.py::test_spinnaker_negative_amplitude_is_a_known_defect_of_the_board",
+        applies=lambda rule: rule.timing.A_plus < 0 or rule.timing.A_minus < 0,
+    ),
+    KnownDefect(
         id="nest-a-plus-zero-disables-depression",
         backend="nest",
         title="pyNN.nest silently drops depression when A_plus = 0",

@@ -81,6 +81,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from .conventions import ceil_microsecond_ticks
 from .errors import ParameterError, check_finite
 from .reference import as_trains
 from .rules import STDPRule
@@ -381,8 +382,8 @@ def encode_rule(rule, timestep, conductance_based=False):
 
 def pre_spike_ticks(times, timestep):
     """Presynaptic ``SpikeSourceArray`` ticks: ceil(floor(t·1000)/dt_µs) (facts §7; off-grid times round **up**)."""
-    micro = timestep_us(timestep)
-    return np.ceil(np.floor(np.asarray(times, dtype=float) * 1000.0) / micro).astype(np.int64)
+    timestep_us(timestep)  # validates the timestep
+    return ceil_microsecond_ticks(times, timestep)
 
 
 def post_spike_ticks(times, timestep):

@@ -25,7 +25,7 @@ from numbers import Real
 
 import numpy as np
 
-from .conventions import Conventions, exponential_table_length, resolve_conventions
+from .conventions import Conventions, ceil_microsecond_ticks, exponential_table_length, resolve_conventions
 from .errors import ParameterError, UnsupportedByBackend, check_finite
 from .rules import STDPRule
 
@@ -174,6 +174,8 @@ def _prepare(pre_spike_times, post_spike_times, rule, delay, initial_weight, con
         delay = np.rint(delay / step) * step
         if conventions.presynaptic_rounding == "ceil":
             pre = [np.ceil(times / step - _GRID_SLACK) * step for times in pre]
+        elif conventions.presynaptic_rounding == "ceil_microseconds":
+            pre = [ceil_microsecond_ticks(times, step) * step for times in pre]
         elif conventions.presynaptic_rounding == "nearest":
             pre = [np.rint(times / step) * step for times in pre]
     return _Problem(pre, post, rule, conventions, delay, initial_weight, t_stop)
@@ -204,16 +206,21 @@ class _Trains:
         return out
 
 
-def time_keys(times, resolution):
-    """Integer time keys on the coincidence grid: equal keys mean simultaneous spikes."""
-    return np.rint(np.asarray(times) / resolution).astype(np.int64)
+#: Times are compared as integers on a grid of coincidence_tolerance / TIE_STEPS; two times
+#: are simultaneous when their keys differ by at most TIE_STEPS (|Δt| <= the tolerance).
+TIE_STEPS = 64
+
+
+def time_keys(times, tolerance):
+    """Integer time keys: times within ``tolerance`` (ms) have keys within :data:`TIE_STEPS`."""
+    return np.rint(np.asarray(times) * (TIE_STEPS / tolerance)).astype(np.int64)
 
 
 def count_before(trains, rows, keys, inclusive):
-    """For each query (row, key): how many spikes of ``trains`` in that row have a key
-    < key (or <= key when ``inclusive``)."""
+    """For each query (row, key): how many spikes of ``trains`` in that row are earlier than
+    the query beyond the coincidence tolerance or, when ``inclusive``, earlier or simultaneous."""
     rows = np.asarray(rows, dtype=np.int64)
-    keys = np.asarray(keys, dtype=np.int64)
+    keys = np.asarray(keys, dtype=np.int64) + (TIE_STEPS if inclusive else -TIE_STEPS)
     side = "right" if inclusive else "left"
     if len(trains.keys) == 0 or len(keys) == 0:
         return np.zeros(len(keys), dtype=np.int64)
@@ -317,9 +324,9 @@ def _pairing(problem):
     else:
         stop_key = time_keys(problem.t_stop, resolution)
         if conv.events_at_t_stop_processed:
-            pre_processed, post_processed = pre.keys <= stop_key, post.keys <= stop_key
+            pre_processed, post_processed = pre.keys <= stop_key + TIE_STEPS, post.keys <= stop_key + TIE_STEPS
         else:
-            pre_processed, post_processed = pre.keys < stop_key, post.keys < stop_key
+            pre_processed, post_processed = pre.keys < stop_key - TIE_STEPS, post.keys < stop_key - TIE_STEPS
     pre_before_post = count_before(pre, post.rows, post.keys, inclusive=conv.simultaneous_order == "pre_first")
     if conv.update_timing == "deferred":
         # Potentiation is applied by the first presynaptic spike processed after it.
@@ -341,11 +348,13 @@ def _pairing(problem):
     phantom = conv.phantom_presynaptic_spike and scheme != "all_to_all"
     if phantom:
         # A presynaptic spike at synapse time 0 stands in for a missing partner.
-        use_phantom = ~has_pre & (post.keys > 0)
+        use_phantom = ~has_pre & (post.keys > TIE_STEPS)
         ltp_kernel = np.where(use_phantom, _decay(post.times, timing.tau_plus, conv), ltp_kernel)
         ltp_paired = has_pre | use_phantom
     else:
         ltp_paired = has_pre.copy()
+    if not conv.post_at_zero_potentiates:
+        ltp_paired &= post_undelayed.keys > TIE_STEPS
     ltd_paired = has_post.copy()
 
     if scheme == "all_to_all":
@@ -373,7 +382,7 @@ def _pairing(problem):
         ltp = np.where(ltp_paired, ltp_kernel, 0.0)
         # Depression only if a postsynaptic spike lies in (t_last_pre, t_pre] (NEST gate, which
         # includes lag 0) or (t_last_pre, t_pre) (strict restricted scheme).
-        previous_pre_key = np.where(pre.local > 0, np.roll(pre.keys, 1), 0 if phantom else -1)
+        previous_pre_key = np.where(pre.local > 0, np.roll(pre.keys, 1), 0 if phantom else -TIE_STEPS - 1)
         after_previous = count_before(post, pre.rows, previous_pre_key, inclusive=True)
         up_to_now = count_before(
             post, pre.rows, pre.keys, inclusive=conv.restricted_gate_includes_coincident_post
@@ -390,7 +399,7 @@ def _pairing(problem):
         if conv.update_timing == "deferred" and conv.post_history_limit is not None:
             has_previous = later & (post.local > oldest_remembered)
         previous_post_key = np.where(has_previous, np.roll(post_undelayed.keys, 1), 0)
-        ltp_paired &= previous_post_key <= partner_key
+        ltp_paired &= previous_post_key <= partner_key + TIE_STEPS
         ltp = np.where(ltp_paired, ltp_kernel, 0.0)
         ltd = np.where(ltd_paired, ltd_kernel, 0.0)
     else:  # pragma: no cover - Conventions validates the scheme
@@ -552,7 +561,7 @@ def stdp_window(lags, rule, conventions, *, initial_weight=None):
     else:
         scale = bounds.w_max if conv.amplitude_scaling == "w_max" else 1.0
         gain_plus = gain_minus = scale
-    zero = time_keys(lags, conv.coincidence_tolerance) == 0
+    zero = np.abs(lags) <= conv.coincidence_tolerance
     ltp = gain_plus * timing.A_plus * _decay(lags, timing.tau_plus, conv)
     ltd = -gain_minus * timing.A_minus * _decay(lags, timing.tau_minus, conv)
     result = np.where(lags > 0, ltp, ltd)

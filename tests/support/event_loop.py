@@ -14,7 +14,7 @@ Semantics, as implemented here
 * Synapse-side times: a pre spike at ``t_pre`` is seen at ``t_pre + (1 - f)·d``, a post spike
   at ``t_post + f·d`` (``f = dendritic_delay_fraction``).
 * Coincidence: two times are *simultaneous* when they are closer than
-  ``coincidence_tolerance`` (``abs(a - b) < tol``). Merged events are clustered by that rule
+  ``coincidence_tolerance`` (``abs(a - b) <= tol``). Merged events are clustered by that rule
   (a new cluster starts when the gap to the previous event is >= tol). Within a cluster, posts
   come first for ``simultaneous_order="post_first"``, pres first otherwise.
 * Pairing is a property of the spike times, not of the processing order: a post pairs with
@@ -28,8 +28,11 @@ Semantics, as implemented here
   as described in :func:`_Synapse.pair_post` / :func:`_Synapse.pair_pre`.
 * ``update_timing="deferred"``: a post's potentiation is queued and applied, before that
   pre's own depression, by the next pre event the loop processes; the queue is lost at the
-  end of the run. ``post_history_limit``: when a pre at synapse time T applies the queue,
-  only the ``limit`` newest posts with undelayed time <= T are remembered.
+  end of the run. ``post_history_limit`` models sPyNNaker's per-neuron post buffer (a fixed
+  placeholder entry at time 0 followed by the ``limit`` newest spikes): when a pre at synapse
+  time T applies the queue, only the ``limit`` newest posts with undelayed time <= T are
+  remembered, and for the ``spinnaker`` nearest scheme the "previous post" of the oldest
+  remembered one is the placeholder (time 0), as the buffer walk stops at slot 0.
 * End of run: an event is processed if its time is <= t_stop (``events_at_t_stop_processed``)
   or < t_stop, where "=" means "simultaneous".
 * Clipping to [w_min, w_max] after every single update (multiplicative: only when
@@ -104,6 +107,10 @@ class _Synapse:
             d = round(d / step) * step  # nearest step (ties to even, like numpy.rint)
             if conv.presynaptic_rounding == "ceil":
                 pre = [math.ceil(t / step - GRID_SLACK) * step for t in pre]
+            elif conv.presynaptic_rounding == "ceil_microseconds":
+                # sPyNNaker SpikeSourceArray: truncate to whole µs, then round up to the tick.
+                micro = math.ceil(step * 1000.0)
+                pre = [math.ceil(math.floor(t * 1000.0) / micro) * step for t in pre]
             elif conv.presynaptic_rounding == "nearest":
                 pre = [round(t / step) * step for t in pre]
         f = conv.dendritic_delay_fraction
@@ -131,13 +138,13 @@ class _Synapse:
         self.gate_posts = 0
 
         # --- processing state --------------------------------------------------------------
-        self.pending = []  # deferred potentiation: (post index, paired, kernel)
+        self.pending = []  # deferred potentiation: (post index, paired, kernel, partner pre time)
         self.recorded = 0  # posts whose undelayed time is <= the current pre time
 
     # -- time comparisons on the coincidence tolerance -------------------------------------
 
     def same(self, a, b):
-        return abs(a - b) < self.tol
+        return abs(a - b) <= self.tol
 
     def before(self, a, b):
         """a strictly earlier than b."""
@@ -187,15 +194,25 @@ class _Synapse:
     # -- pairing ----------------------------------------------------------------------------
 
     def pair_post(self, j):
-        """(paired, kernel) of the potentiation caused by post j, given the pre-side state."""
+        """(paired, kernel, partner) of the potentiation caused by post j, given the pre-side state.
+
+        ``partner`` is the synapse time of the pre spike it would pair with (None: none).
+        """
+        paired, kernel, partner = self._pair_post(j)
+        at_zero = self.post_undelayed[j] <= 0.0 or self.same(self.post_undelayed[j], 0.0)
+        if at_zero and not self.conv.post_at_zero_potentiates:
+            return False, 0.0, None  # sPyNNaker: the window (t_last_pre − d, t_pre − d] starts after 0
+        return paired, kernel, partner
+
+    def _pair_post(self, j):
         t = self.post_t[j]
         tau = self.timing.tau_plus
         first_after_pre = self.n_pre_at_last_post is None or self.n_pre != self.n_pre_at_last_post
         self.n_pre_at_last_post = self.n_pre
         if self.scheme is None:  # all-to-all
             if self.n_pre == 0:
-                return False, 0.0
-            return True, self.x * self.decay(t - self.last_pre, tau)
+                return False, 0.0, None
+            return True, self.x * self.decay(t - self.last_pre, tau), self.last_pre
 
         # nearest preceding pre, or the phantom pre at synapse time 0
         if self.n_pre > 0:
@@ -208,8 +225,8 @@ class _Synapse:
         if self.scheme == "symmetric":
             # NEST stdp_nn_symm: every post with its nearest preceding pre.
             if partner is None:
-                return False, 0.0
-            return True, self.decay(t - partner, tau)
+                return False, 0.0, None
+            return True, self.decay(t - partner, tau), partner
         if self.scheme == "presynaptic_centred":
             # NEST stdp_nn_pre_centered: only the first post after a pre is facilitated, with
             # Kplus (all pres since the last facilitation), and Kplus is reset to 0.
@@ -217,21 +234,25 @@ class _Synapse:
             kernel = self.kplus * self.decay(t - self.last_pre, tau) if paired else 0.0
             if first_after_pre:
                 self.kplus = 0.0
-            return paired, kernel
+            return paired, kernel, self.last_pre
         if self.scheme == "restricted":
             # NEST stdp_nn_restr: only the first post after a pre, with that pre.
             if partner is None or not first_after_pre:
-                return False, 0.0
-            return True, self.decay(t - partner, tau)
+                return False, 0.0, partner
+            return True, self.decay(t - partner, tau), partner
         if self.scheme == "spinnaker":
             # sPyNNaker nearest pair: potentiate with the last pre only if the previous post's
             # *undelayed* time (placeholder 0 before the first post) is not after that pre.
             previous = self.prev_post_undelayed
             self.prev_post_undelayed = self.post_undelayed[j]
-            if partner is None or not self.at_or_before(previous, partner):
-                return False, 0.0
-            return True, self.decay(t - partner, tau)
+            return self.spinnaker_potentiation(t, previous, partner) + (partner,)
         raise AssertionError(self.scheme)
+
+    def spinnaker_potentiation(self, t, previous, partner):
+        """(paired, kernel): only if the previous post (undelayed) is not after the partner."""
+        if partner is None or not self.at_or_before(previous, partner):
+            return False, 0.0
+        return True, self.decay(t - partner, self.timing.tau_plus)
 
     def pair_pre(self, i, cluster_posts):
         """(paired, kernel) of the depression caused by pre i, given the post-side state."""
@@ -349,9 +370,9 @@ class _Synapse:
             ordered += [(PRE if first_kind == POST else POST, k) for k in (pres if first_kind == POST else posts)]
             for kind, k in ordered:
                 if kind == POST:
-                    paired, kernel = ltp[k]
+                    paired, kernel, partner = ltp[k]
                     if deferred:
-                        self.pending.append((k, paired, kernel))
+                        self.pending.append((k, paired, kernel, partner))
                     elif paired and self.processed(self.post_t[k]):
                         self.potentiate(kernel, self.post_t[k])
                     continue
@@ -366,8 +387,16 @@ class _Synapse:
                         ):
                             self.recorded += 1
                         oldest_remembered = self.recorded - limit
-                    for j, paired, kernel in self.pending:
-                        if paired and j >= oldest_remembered:
+                    for j, paired, kernel, partner in self.pending:
+                        if j < oldest_remembered:
+                            continue  # shifted out of the post history with its potentiation
+                        if self.scheme == "spinnaker" and limit is not None:
+                            # The buffer walk takes the previous entry in the buffer, or the
+                            # placeholder at time 0 for the oldest remembered post.
+                            in_buffer = j - 1 >= max(0, oldest_remembered)
+                            previous = self.post_undelayed[j - 1] if in_buffer else 0.0
+                            paired, kernel = self.spinnaker_potentiation(self.post_t[j], previous, partner)
+                        if paired:
                             self.potentiate(kernel, t)
                     self.pending = []
                 paired, kernel = ltd[k]
