@@ -86,15 +86,25 @@ def as_trains(spike_times, name):
         raw = [items] if single else items
     trains = []
     for index, train in enumerate(raw):
-        label = name if single else f"{name}[{index}]"
         try:
             times = np.asarray(train, dtype=float)
         except (TypeError, ValueError):
+            label = name if single else f"{name}[{index}]"
             raise ParameterError(f"{label} must be a sequence of spike times in ms; got {train!r}") from None
         if times.ndim != 1:
+            label = name if single else f"{name}[{index}]"
             raise ParameterError(f"{label} must be a 1-D sequence of spike times in ms; got shape {times.shape}")
-        check_spike_train(times, label)
         trains.append(times)
+    # Check all trains at once; only a failure looks for the train to name.
+    if trains:
+        flat = np.concatenate(trains)
+        steps = np.diff(flat)
+        starts = np.cumsum([len(t) for t in trains])[:-1]
+        starts = starts[(starts > 0) & (starts < len(flat))]
+        steps[starts - 1] = 1.0  # no ordering across train boundaries
+        if not (np.isfinite(flat).all() and (flat >= 0).all() and (steps > 0).all()):
+            for index, times in enumerate(trains):
+                check_spike_train(times, name if single else f"{name}[{index}]")
     return trains, single
 
 
@@ -224,13 +234,17 @@ def count_before(trains, rows, keys, inclusive):
     side = "right" if inclusive else "left"
     if len(trains.keys) == 0 or len(keys) == 0:
         return np.zeros(len(keys), dtype=np.int64)
-    low = min(int(trains.keys.min()), int(keys.min()))
-    span = max(int(trains.keys.max()), int(keys.max())) - low + 2
-    n_rows = len(trains.counts)
-    if n_rows * span < 2**62:
-        sorted_keys = trains.rows * span + (trains.keys - low)
-        query = rows * span + (keys - low)
-        return np.searchsorted(sorted_keys, query, side=side) - trains.ptr[rows]
+    # One sorted array for all rows: row·span + key, with span larger than any key range.
+    low = min(int(trains.keys.min()), int(keys.min()), -4 * TIE_STEPS)
+    high = max(int(trains.keys.max()), int(keys.max()))
+    cached = getattr(trains, "_search", None)
+    if cached is None or low < cached[0] or high - cached[0] + 2 > cached[1]:
+        span = high - low + 2 + 4 * TIE_STEPS
+        flat = trains.rows * span + (trains.keys - low) if len(trains.counts) * span < 2**62 else None
+        cached = trains._search = (low, span, flat)
+    low, span, flat = cached
+    if flat is not None:
+        return np.searchsorted(flat, rows * span + (keys - low), side=side) - trains.ptr[rows]
     result = np.empty(len(keys), dtype=np.int64)
     for row in np.unique(rows):
         mask = rows == row
@@ -327,7 +341,9 @@ def _pairing(problem):
             pre_processed, post_processed = pre.keys <= stop_key + TIE_STEPS, post.keys <= stop_key + TIE_STEPS
         else:
             pre_processed, post_processed = pre.keys < stop_key - TIE_STEPS, post.keys < stop_key - TIE_STEPS
-    pre_before_post = count_before(pre, post.rows, post.keys, inclusive=conv.simultaneous_order == "pre_first")
+    pre_first = conv.simultaneous_order == "pre_first"
+    pre_before_post = (n_pre_for_post if pre_first == (conv.zero_lag == "potentiation")
+                       else count_before(pre, post.rows, post.keys, inclusive=pre_first))
     if conv.update_timing == "deferred":
         # Potentiation is applied by the first presynaptic spike processed after it.
         has_next = pre_before_post < pre.counts[post.rows]
@@ -409,7 +425,9 @@ def _pairing(problem):
     depression = _Events(ltd, ltd_paired, pre_processed & ltd_paired, pre.times)
 
     # Position of every event in its synapse's time-ordered sequence.
-    post_before_pre = count_before(post, pre.rows, pre.keys, inclusive=conv.simultaneous_order == "post_first")
+    post_first = conv.simultaneous_order == "post_first"
+    post_before_pre = (n_post_for_pre if post_first == (conv.zero_lag == "depression")
+                       else count_before(post, pre.rows, pre.keys, inclusive=post_first))
     pre_position = pre.local + post_before_pre
     post_position = post.local + pre_before_post
     return pre, post, potentiation, depression, pre_position, post_position
