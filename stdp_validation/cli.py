@@ -77,6 +77,7 @@ def main(argv=None):
 
 
 def validate_command(args, argv):
+    from .report import write_report
     from .validation import run_validation, summary_table
 
     progress = (lambda line: None) if args.quiet else None
@@ -85,6 +86,7 @@ def validate_command(args, argv):
                          rule=args.rule, seed=args.seed)
     print(summary_table(run))
     print(f"results: {run.results_file}")
+    print(f"report: {write_report(run.directory)}")
     if run.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if run.failed else EXIT_OK

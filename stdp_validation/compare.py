@@ -29,6 +29,12 @@ FLOAT64_TOLERANCE = Tolerance(
 TOLERANCES = {"nest": FLOAT64_TOLERANCE, "brian2": FLOAT64_TOLERANCE}
 
 PASS, FAIL, KNOWN_DEFECT = "pass", "fail", "known_defect"
+#: Nothing was simulated (SpiNNaker virtual board): no weight verdict, only toolchain checks.
+NOT_RUN = "not_run"
+NOT_RUN_REASON = (
+    "virtual board: nothing was simulated; final_weights are the initial weights as the host "
+    "quantised them, so there is no weight verdict (see the toolchain checks)"
+)
 
 
 @dataclass
@@ -37,6 +43,7 @@ class Verdict:
 
     case: str
     parameter: float | None
+    initial_weight: float
     expected: float
     observed: float
     error: float
@@ -68,18 +75,26 @@ class ProtocolResult:
     environment: dict
     observation_file: str | None = None
     notes: list = field(default_factory=list)
+    protocol_parameters: dict = field(default_factory=dict)  # timestep, delay, t_stop (ms)
+    conventions: dict = field(default_factory=dict)
+    checks: list = field(default_factory=list)
 
     def count(self, status):
         return sum(v.status == status for v in self.verdicts)
 
     @property
     def worst_error_ratio(self):
-        ratios = [v.error / v.tolerance for v in self.verdicts if v.status != KNOWN_DEFECT and v.tolerance > 0]
+        ratios = [v.error / v.tolerance for v in self.verdicts
+                  if v.status not in (KNOWN_DEFECT, NOT_RUN) and v.tolerance > 0]
         return max(ratios, default=0.0)
 
     @property
     def failed(self):
-        return self.count(FAIL) > 0
+        return self.count(FAIL) > 0 or bool(self.failed_checks)
+
+    @property
+    def failed_checks(self):
+        return [c for c in self.checks if c.get("kind") == "check" and c.get("passed") is False]
 
     def to_dict(self):
         return {
@@ -91,6 +106,12 @@ class ProtocolResult:
                 "passed": self.count(PASS),
                 "failed": self.count(FAIL),
                 "known_defects": self.count(KNOWN_DEFECT),
+                "not_run": self.count(NOT_RUN),
+                "toolchain_checks": {
+                    "passed": sum(c.get("kind") == "check" and c.get("passed") is True for c in self.checks),
+                    "failed": len(self.failed_checks),
+                    "not_checked": sum(c.get("kind") == "check" and c.get("passed") is None for c in self.checks),
+                },
                 "worst_error_over_tolerance": self.worst_error_ratio,
             },
             "verdicts": [v.to_dict() for v in self.verdicts],
@@ -98,6 +119,9 @@ class ProtocolResult:
             "environment": self.environment,
             "observation_file": self.observation_file,
             "notes": self.notes,
+            "protocol_parameters": self.protocol_parameters,
+            "conventions": self.conventions,
+            "checks": self.checks,
         }
 
 
@@ -120,6 +144,14 @@ def predicted_weights(observation):
 
 def compare(observation, tolerance=None):
     """Verdicts for every case of ``observation`` (a :class:`~stdp_validation.observation.Observation`)."""
+    if not observation.board_output:
+        return [
+            Verdict(case=case.label, parameter=case.parameter, initial_weight=float(initial),
+                    expected=float(initial), observed=float(observed), error=0.0, tolerance=0.0,
+                    tolerance_reason=NOT_RUN_REASON, status=NOT_RUN)
+            for case, initial, observed in zip(observation.protocol.cases, observation.initial_weights,
+                                               observation.final_weights)
+        ]
     tolerance = tolerance or tolerance_for(observation.backend)
     expected = predicted_weights(observation)
     observed = np.asarray(observation.final_weights, dtype=float)
@@ -140,6 +172,7 @@ def compare(observation, tolerance=None):
             Verdict(
                 case=case.label,
                 parameter=case.parameter,
+                initial_weight=float(observation.initial_weights[index]),
                 expected=float(expected[index]),
                 observed=float(observed[index]),
                 error=float(errors[index]),

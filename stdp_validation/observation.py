@@ -43,6 +43,14 @@ class Observation:
     timings: dict = field(default_factory=dict)
     environment: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    #: Toolchain check records (SpiNNaker: ``backends.spinnaker.virtual_board_checks``), each a
+    #: dict with protocol, name, expected, observed, passed (True/False/None), reason, kind.
+    checks: list = field(default_factory=list)
+
+    @property
+    def board_output(self):
+        """False when nothing was simulated (SpiNNaker virtual board): final_weights are not learned."""
+        return self.environment.get("board_output", True) is not False
 
     @property
     def rule(self):

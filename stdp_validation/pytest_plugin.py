@@ -35,7 +35,7 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     for name in BACKEND_MARKERS:
         config.addinivalue_line("markers", f"{name}: needs the {name} backend (skipped when absent or not selected)")
-    config.addinivalue_line("markers", "hardware: needs a SpiNNaker board (--spinnaker-cfg or machine in the user cfg)")
+    config.addinivalue_line("markers", "hardware: needs a SpiNNaker board (--spinnaker-cfg PATH; skipped without it)")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     _check_options(config)
     config._stdp_results = []
@@ -66,9 +66,20 @@ def _check_options(config):
             raise pytest.UsageError(f"--spinnaker-cfg {cfg!r}: no such file")
         if not os.access(path, os.R_OK):
             raise pytest.UsageError(f"--spinnaker-cfg {cfg!r}: file is not readable")
+        from .backends.spinnaker import validate_board_cfg
+        from .errors import ParameterError
+
+        try:
+            validate_board_cfg(path)
+        except ParameterError as error:
+            raise pytest.UsageError(f"--spinnaker-cfg: {error}") from None
 
 
 def pytest_runtest_setup(item):
+    if item.get_closest_marker("hardware") is not None and not item.config.getoption("--spinnaker-cfg"):
+        from .backends.spinnaker import NO_BOARD_REASON
+
+        pytest.skip(NO_BOARD_REASON)
     selected = item.config.getoption("--backend")
     for name in BACKEND_MARKERS:
         if item.get_closest_marker(name) is None:
@@ -93,6 +104,8 @@ def stdp_run(request):
     cache = {}
 
     def run(backend, protocol, rule=None, **backend_options):
+        if backend == "spinnaker":  # the board named by --spinnaker-cfg, else the virtual board
+            backend_options.setdefault("cfg_path", request.config.getoption("--spinnaker-cfg"))
         key = (backend, protocol, rule, tuple(sorted(backend_options.items())))
         if key not in cache:
             protocol_object = get_protocol(protocol)
@@ -107,6 +120,7 @@ def stdp_run(request):
     return run
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-benchmark has written its JSON
 def pytest_sessionfinish(session, exitstatus):
     directory = session.config.getoption("--stdp-report", default=None)
     results = getattr(session.config, "_stdp_results", [])
@@ -130,7 +144,11 @@ def pytest_sessionfinish(session, exitstatus):
             result.observation_file = str(path.relative_to(run.directory))
     run.finished = utc_now()
     run.save()
-    session.config._stdp_report_directory = run.directory
+    from .report import write_report
+
+    benchmark_json = getattr(session.config.option, "benchmark_json", None)
+    benchmark_json = getattr(benchmark_json, "name", benchmark_json)
+    session.config._stdp_report_directory = write_report(run.directory, benchmark_json=benchmark_json)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

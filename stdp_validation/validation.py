@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .backends import DEFAULT_BACKENDS, backend_class, get_backend, unavailable_reason
-from .compare import FAIL, KNOWN_DEFECT, PASS, ProtocolResult, compare
+from .compare import FAIL, KNOWN_DEFECT, NOT_RUN, PASS, ProtocolResult, compare
 from .defects import KNOWN_DEFECTS, PORTABILITY_DEFECT
 from .errors import ParameterError, UnsupportedByBackend
 from .observation import FORMAT_VERSION, Observation, write_json_atomic
@@ -155,29 +155,24 @@ def run_validation(backends=None, protocols=None, out_dir="reports", command=Non
     not_supported = {(u["backend"], u["protocol"]): u["reason"] for u in unsupported}
     try:
         for backend_name, backend in runners.items():
-            for protocol_name, protocol in built.items():
-                if (backend_name, protocol_name) in not_supported:
-                    progress(f"[{backend_name}] {protocol_name}: not supported by this backend: "
-                             f"{not_supported[backend_name, protocol_name]}")
-                    continue
-                started = time.perf_counter()
-                progress(f"[{backend_name}] {protocol_name}: {len(protocol.cases)} cases ...")
-                try:
-                    observation = backend.run(protocol)
-                except Exception as error:  # noqa: BLE001 - recorded with its cause, the run goes on
-                    run.errors.append(_error(backend_name, protocol_name, error, traceback.format_exc()))
-                    progress(f"[{backend_name}] {protocol_name}: FAILED with {type(error).__name__}: {error}")
+            selected = {name: protocol for name, protocol in built.items() if (backend_name, name) not in not_supported}
+            for name in built:
+                if name not in selected:
+                    progress(f"[{backend_name}] {name}: not supported by this backend: "
+                             f"{not_supported[backend_name, name]}")
+            for protocol_name, outcome, seconds in _observations(backend, selected, progress, backend_name):
+                if isinstance(outcome, BaseException):
+                    run.errors.append(_error(backend_name, protocol_name, outcome, "".join(
+                        traceback.format_exception(type(outcome), outcome, outcome.__traceback__))))
+                    progress(f"[{backend_name}] {protocol_name}: FAILED with {type(outcome).__name__}: {outcome}")
                     run.save()
                     continue
                 path = observations_dir / f"{backend_name}-{protocol_name}.json"
-                observation.save(path)
-                result = result_from_observation(observation, str(path.relative_to(run.directory)))
+                outcome.save(path)
+                result = result_from_observation(outcome, str(path.relative_to(run.directory)))
                 run.results.append(result)
                 run.save()
-                progress(
-                    f"[{backend_name}] {protocol_name}: {result.count(PASS)} passed, {result.count(FAIL)} failed, "
-                    f"{result.count(KNOWN_DEFECT)} known defects ({time.perf_counter() - started:.1f} s)"
-                )
+                progress(f"[{backend_name}] {protocol_name}: {_result_line(result)} ({seconds:.1f} s)")
     except KeyboardInterrupt:
         run.interrupted = True
         progress("interrupted: results so far are kept")
@@ -185,6 +180,48 @@ def run_validation(backends=None, protocols=None, out_dir="reports", command=Non
         run.finished = utc_now()
         run.save()
     return run
+
+
+def _observations(backend, protocols, progress, backend_name):
+    """Yield ``(protocol name, Observation or exception, seconds)`` as each run finishes.
+
+    Backends with ``run_many`` (SpiNNaker) get every protocol at once: one network, one
+    allocation, one toolchain pass; the others run one simulation per protocol.
+    """
+    if hasattr(backend, "run_many"):
+        progress(f"[{backend_name}] {', '.join(protocols)}: one network, "
+                 f"{sum(len(p.cases) for p in protocols.values())} cases ...")
+        started = time.perf_counter()
+        try:
+            outcomes = backend.run_many(list(protocols.values()))
+        except Exception as error:  # noqa: BLE001 - recorded per protocol with its cause
+            errors = getattr(error, "errors", None)
+            if errors is None:
+                outcomes = [error] * len(protocols)
+            else:
+                outcomes = [errors.get(name) or observation
+                            for name, observation in zip(protocols, error.observations)]
+        seconds = time.perf_counter() - started
+        yield from ((name, outcome, seconds) for name, outcome in zip(protocols, outcomes))
+        return
+    for name, protocol in protocols.items():
+        progress(f"[{backend_name}] {name}: {len(protocol.cases)} cases ...")
+        started = time.perf_counter()
+        try:
+            outcome = backend.run(protocol)
+        except Exception as error:  # noqa: BLE001 - recorded with its cause, the run goes on
+            outcome = error
+        yield name, outcome, time.perf_counter() - started
+
+
+def _result_line(result):
+    line = (f"{result.count(PASS)} passed, {result.count(FAIL)} failed, "
+            f"{result.count(KNOWN_DEFECT)} known defects")
+    if result.count(NOT_RUN):
+        checks = [c for c in result.checks if c.get("kind") == "check"]
+        line = (f"virtual board, no weights to compare ({result.count(NOT_RUN)} cases); toolchain checks: "
+                f"{sum(c.get('passed') is True for c in checks)} passed, {len(result.failed_checks)} failed")
+    return line
 
 
 def result_from_observation(observation: Observation, observation_file=None):
@@ -198,6 +235,14 @@ def result_from_observation(observation: Observation, observation_file=None):
         environment=observation.environment,
         observation_file=observation_file,
         notes=list(observation.notes),
+        checks=list(observation.checks),
+        protocol_parameters={
+            "timestep": observation.protocol.timestep,
+            "delay": observation.delay,
+            "t_stop": observation.t_stop,
+            "rule": observation.rule.to_dict(),
+        },
+        conventions=observation.conventions.to_dict(),
     )
 
 
@@ -210,15 +255,23 @@ def _error(backend, protocol, error, traceback_text):
     }
 
 
+def _checks_cell(result):
+    checks = [c for c in result.checks if c.get("kind") == "check"]
+    if not checks:
+        return "-"
+    return f"{sum(c.get('passed') is True for c in checks)}/{len(checks)}"
+
+
 def summary_table(run):
     """Plain-text table: protocol × backend with counts and worst error / tolerance."""
-    header = f"{'protocol':<10} {'backend':<10} {'rule':<20} {'cases':>5} {'passed':>6} {'failed':>6} {'defects':>7} {'worst err/tol':>13}"
+    header = (f"{'protocol':<10} {'backend':<10} {'rule':<20} {'cases':>5} {'passed':>6} {'failed':>6} "
+              f"{'defects':>7} {'not run':>7} {'checks':>9} {'worst err/tol':>13}")
     lines = [header, "-" * len(header)]
     for result in run.results:
         lines.append(
             f"{result.protocol:<10} {result.backend:<10} {result.rule:<20} {len(result.verdicts):>5} "
             f"{result.count(PASS):>6} {result.count(FAIL):>6} {result.count(KNOWN_DEFECT):>7} "
-            f"{result.worst_error_ratio:>13.3g}"
+            f"{result.count(NOT_RUN):>7} {_checks_cell(result):>9} {result.worst_error_ratio:>13.3g}"
         )
     for error in run.errors:
         lines.append(f"{error['protocol']:<10} {error['backend']:<10} ERROR {error['error']}")

@@ -8,9 +8,10 @@ from ..errors import ParameterError
 BACKENDS = {
     "nest": "stdp_validation.backends.nest:NestBackend",
     "brian2": "stdp_validation.backends.brian2:Brian2Backend",
+    "spinnaker": "stdp_validation.backends.spinnaker:SpinnakerBackend",
 }
 
-DEFAULT_BACKENDS = ("brian2", "nest")
+DEFAULT_BACKENDS = ("brian2", "nest", "spinnaker")
 
 
 def backend_class(name):
