@@ -27,7 +27,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="stdp-validate",
         description="Validate pair-based STDP on simulators against the reference model.",
-        epilog="Subcommand: 'stdp-validate revalidate PATH' re-checks saved observations. "
+        epilog="Subcommands: 'stdp-validate revalidate PATH' re-checks saved observations; "
+        "'stdp-validate nightly --archive DIR' runs the board suite and flags regressions. "
         "Exit status 0: all passed (known defects allowed); 1: a case failed; 2: bad input.",
     )
     parser.add_argument("--backend", action="append", metavar="NAME",
@@ -42,6 +43,34 @@ def build_parser():
                         help="random seed of the poisson protocol (default: fixed, 20261126)")
     parser.add_argument("--out", default="reports", metavar="DIR",
                         help="folder for the run's report folder (default: reports/)")
+    _add_spinnaker_cfg(parser)
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    return parser
+
+
+def _add_spinnaker_cfg(parser):
+    parser.add_argument("--spinnaker-cfg", metavar="PATH",
+                        help="sPyNNaker cfg naming a board ([Machine] machine_name + version, or spalloc_server); "
+                        "without it SpiNNaker runs on its virtual board")
+
+
+def _backend_options(args):
+    return {"spinnaker": {"cfg_path": args.spinnaker_cfg}} if args.spinnaker_cfg else None
+
+
+def build_nightly_parser():
+    from .nightly import DEFAULT_SLOWER_FACTOR
+
+    parser = argparse.ArgumentParser(
+        prog="stdp-validate nightly",
+        description="Run the suite into ARCHIVE/<date>/, compare with the previous night, exit 1 on a regression.",
+    )
+    parser.add_argument("--archive", required=True, metavar="DIR", help="folder that keeps one sub-folder per night")
+    _add_spinnaker_cfg(parser)
+    parser.add_argument("--backend", action="append", metavar="NAME", help="backends (default: spinnaker)")
+    parser.add_argument("--protocol", action="append", metavar="NAME", help="protocols (default: all)")
+    parser.add_argument("--slower-factor", type=float, default=DEFAULT_SLOWER_FACTOR, metavar="X",
+                        help=f"flag a timing phase slower than X times last night's (default {DEFAULT_SLOWER_FACTOR})")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
@@ -70,6 +99,8 @@ def main(argv=None):
     try:
         if argv[:1] == ["revalidate"]:
             return revalidate_command(build_revalidate_parser().parse_args(argv[1:]))
+        if argv[:1] == ["nightly"]:
+            return nightly_command(build_nightly_parser().parse_args(argv[1:]))
         return validate_command(build_parser().parse_args(argv), argv)
     except ParameterError as error:
         print(f"stdp-validate: error: {error}", file=sys.stderr)
@@ -83,13 +114,29 @@ def validate_command(args, argv):
     progress = (lambda line: None) if args.quiet else None
     command = shlex.join(["stdp-validate", *argv])
     run = run_validation(args.backend, args.protocol, args.out, command=command, progress=progress,
-                         rule=args.rule, seed=args.seed)
+                         rule=args.rule, seed=args.seed, backend_options=_backend_options(args))
     print(summary_table(run))
     print(f"results: {run.results_file}")
     print(f"report: {write_report(run.directory)}")
     if run.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if run.failed else EXIT_OK
+
+
+def nightly_command(args):
+    from .nightly import run_nightly
+
+    progress = (lambda line: None) if args.quiet else None
+    night, comparison = run_nightly(args.archive, backends=args.backend or ("spinnaker",),
+                                    backend_options=_backend_options(args), protocols=args.protocol,
+                                    slower_factor=args.slower_factor, progress=progress)
+    for line in comparison["changes"]:
+        print(f"change: {line}")
+    for line in comparison["regressions"]:
+        print(f"REGRESSION: {line}")
+    print(f"night: {night}  (compared with {comparison['previous'] or 'nothing: first night'})")
+    print(f"report: {night / 'index.html'}")
+    return EXIT_FAILED if comparison["regressions"] else EXIT_OK
 
 
 def revalidate_command(args):

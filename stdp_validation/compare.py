@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .defects import defects_for
+from .errors import ParameterError
 from .reference import predict_weights
 
 
@@ -27,6 +28,13 @@ FLOAT64_TOLERANCE = Tolerance(
 )
 
 TOLERANCES = {"nest": FLOAT64_TOLERANCE, "brian2": FLOAT64_TOLERANCE}
+
+#: A board's learned weights against the bit-accurate integer model (facts "Tolerance formulas").
+SPINNAKER_BOARD_REASON = (
+    "SpiNNaker board vs the bit-accurate fixed-point model: equal stored 16-bit integers (the same "
+    "integer algorithm); 1 LSB only where the initial weight sits on a .5 tie (host rounds half-even, "
+    "the on-chip expander half-up)"
+)
 
 PASS, FAIL, KNOWN_DEFECT = "pass", "fail", "known_defect"
 #: Nothing was simulated (SpiNNaker virtual board): no weight verdict, only toolchain checks.
@@ -152,6 +160,8 @@ def compare(observation, tolerance=None):
             for case, initial, observed in zip(observation.protocol.cases, observation.initial_weights,
                                                observation.final_weights)
         ]
+    if observation.backend == "spinnaker" and tolerance is None:
+        return _spinnaker_board_verdicts(observation)
     tolerance = tolerance or tolerance_for(observation.backend)
     expected = predicted_weights(observation)
     observed = np.asarray(observation.final_weights, dtype=float)
@@ -196,3 +206,57 @@ def _post_timing(intended, recorded):
     if not intended:
         return 0.0, ""
     return float(np.max(np.abs(np.asarray(recorded) - np.asarray(intended)))), ""
+
+
+def board_network(observation):
+    """(ring-buffer shift, conductance_based) of a SpiNNaker observation's plastic synapse type.
+
+    Read from the "sPyNNaker encoding" record the backend stores in ``observation.checks``;
+    raises :class:`~stdp_validation.errors.ParameterError` when the record is missing.
+    """
+    for check in observation.checks:
+        if check.get("name") == "sPyNNaker encoding" and check.get("kind") == "info":
+            encoding = check.get("observed") or {}
+            try:
+                shift = int(encoding["ring_buffer_shifts"][encoding["synapse_type"]])
+                return shift, float(encoding["global_weight_scale"]) == 1024.0
+            except (KeyError, IndexError, TypeError, ValueError):
+                break
+    raise ParameterError(
+        "a SpiNNaker board observation needs the 'sPyNNaker encoding' record in checks "
+        "(ring_buffer_shifts, synapse_type, global_weight_scale) to predict the stored weights"
+    )
+
+
+def _spinnaker_board_verdicts(observation):
+    from .fixedpoint import predict_fixed_point_weights, weight_lsb
+
+    shift, conductance = board_network(observation)
+    lsb = weight_lsb(shift, conductance_based=conductance)
+    expected = predict_fixed_point_weights(
+        observation.pre_spike_times, observation.post_spike_times, observation.rule,
+        delay=observation.delay, initial_weight=observation.initial_weights,
+        timestep=observation.protocol.timestep, ring_buffer_shift=shift, conductance_based=conductance,
+    )
+    initial = np.asarray(observation.initial_weights, dtype=float)
+    tie = np.abs((initial / lsb) % 1.0 - 0.5) < 1e-9
+    allowed = np.where(tie, lsb, 0.0)
+    observed = np.asarray(observation.final_weights, dtype=float)
+    errors = np.abs(observed - expected)
+    applicable = defects_for(observation.backend, observation.rule)
+    verdicts = []
+    for index, case in enumerate(observation.protocol.cases):
+        # Weights are multiples of the LSB (a power of two): the comparison is exact.
+        ok = bool(errors[index] <= allowed[index] + 1e-12 * lsb)
+        status = PASS if ok else (KNOWN_DEFECT if applicable else FAIL)
+        timing_error, timing_note = _post_timing(observation.intended_post_times[index],
+                                                 observation.post_spike_times[index])
+        verdicts.append(Verdict(
+            case=case.label, parameter=case.parameter, initial_weight=float(initial[index]),
+            expected=float(expected[index]), observed=float(observed[index]), error=float(errors[index]),
+            tolerance=float(allowed[index]), tolerance_reason=f"{SPINNAKER_BOARD_REASON}; LSB {lsb:g}",
+            status=status, defects=[d.id for d in applicable] if status == KNOWN_DEFECT else [],
+            post_timing_error=timing_error, post_timing_note=timing_note,
+            n_pre=len(observation.pre_spike_times[index]), n_post=len(observation.post_spike_times[index]),
+        ))
+    return verdicts

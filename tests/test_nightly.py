@@ -1,0 +1,92 @@
+"""The nightly job's archive and regression checks, exercised with NEST (no board here).
+
+On a board host the same job runs with ``--spinnaker-cfg``; what is tested here is the
+archive layout and the comparison of two nights, which do not depend on the backend.
+"""
+
+import json
+
+import pytest
+
+from stdp_validation.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, main
+from stdp_validation.nightly import compare_nights, run_nightly
+
+pytestmark = pytest.mark.nest
+
+
+def night(archive, date):
+    folder, comparison = run_nightly(archive, backends=["nest"], protocols=["bounds", "window"], date=date,
+                                     progress=lambda line: None)
+    return folder, comparison
+
+
+def test_each_night_is_archived_and_compared_with_the_previous(tmp_path):
+    first, comparison = night(tmp_path, "2026-11-24")
+    assert comparison["regressions"] == [] and comparison["changes"] == ["first night"]
+    for name in ("results.json", "index.html", "regressions.json", "observations"):
+        assert (first / name).exists()
+    second, comparison = night(tmp_path, "2026-11-25")
+    assert comparison["previous"] == str(first)
+    assert comparison["same_software"] and comparison["regressions"] == []
+    again, _ = night(tmp_path, "2026-11-25")
+    assert again.name == "2026-11-25-2"
+
+
+def tamper(folder, edit):
+    path = folder / "results.json"
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+
+
+def test_a_weight_change_with_the_same_software_is_a_regression(tmp_path):
+    first, _ = night(tmp_path, "2026-11-24")
+    second, _ = night(tmp_path, "2026-11-25")
+    tamper(second, lambda d: d["results"][0]["verdicts"][0].update(observed=0.123))
+    regressions = compare_nights(first, second)["regressions"]
+    assert len(regressions) == 1 and "must be bit-identical" in regressions[0]
+
+
+def test_a_weight_change_after_a_version_change_is_reported_not_failed(tmp_path):
+    first, _ = night(tmp_path, "2026-11-24")
+    second, _ = night(tmp_path, "2026-11-25")
+
+    def upgrade(data):
+        data["results"][0]["verdicts"][0]["observed"] = 0.123
+        for result in data["results"]:
+            result["environment"]["versions"]["nest-simulator"] = "9.9.9"
+
+    tamper(second, upgrade)
+    comparison = compare_nights(first, second)
+    assert comparison["regressions"] == []
+    assert any("nest-simulator" in line for line in comparison["changes"])
+    assert any("0.123" in line for line in comparison["changes"])
+
+
+def test_slower_timings_and_new_failures_are_regressions(tmp_path):
+    first, _ = night(tmp_path, "2026-11-24")
+    second, _ = night(tmp_path, "2026-11-25")
+    tamper(first, lambda d: d["results"][0]["timings"].update(run=1.0))
+
+    def slower_and_failing(data):
+        data["results"][0]["timings"]["run"] = 2.0  # 2× with a 1.5× limit
+        data["results"][0]["verdicts"][1]["status"] = "fail"
+
+    tamper(second, slower_and_failing)
+    regressions = compare_nights(first, second, slower_factor=1.5)["regressions"]
+    assert any("run took 2.00 s, 2.0× last night's 1.00 s" in line for line in regressions)
+    assert any("passed last night, fails tonight" in line for line in regressions)
+
+
+def test_the_command_exits_non_zero_on_a_regression(tmp_path, capsys):
+    assert main(["nightly", "--archive", str(tmp_path), "--backend", "nest", "--protocol", "bounds", "--quiet"]) == EXIT_OK
+    (first,) = tmp_path.iterdir()
+    tamper(first, lambda d: d["results"][0]["verdicts"][0].update(observed=-1.0))
+    assert main(["nightly", "--archive", str(tmp_path), "--backend", "nest", "--protocol", "bounds", "--quiet"]) == EXIT_FAILED
+    assert "REGRESSION" in capsys.readouterr().out
+
+
+def test_bad_nightly_input(tmp_path, capsys):
+    assert main(["nightly", "--archive", str(tmp_path), "--backend", "nest", "--slower-factor", "0.5"]) == EXIT_BAD_INPUT
+    assert "slower_factor must be > 1" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
