@@ -50,7 +50,9 @@ class Observation:
     @property
     def board_output(self):
         """False when nothing was simulated (SpiNNaker virtual board): final_weights are not learned."""
-        return self.environment.get("board_output", True) is not False
+        if "board_output" in self.environment:
+            return bool(self.environment["board_output"])
+        return self.environment.get("machine") != "virtual board"
 
     @property
     def rule(self):

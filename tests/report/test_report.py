@@ -292,7 +292,7 @@ def test_window_zero_crossings_and_cross_backend_conventions(report):
     zero = {m[0]: m[1] for m in re.findall(
         r"<tr><td>(\w+)</td><td>\w+</td>(?:<td class=\"num\">[^<]*</td>){3}<td class=\"num\">([^<]*)</td></tr>",
         window)}
-    assert zero == {"nest": "-1", "brian2": "+1", "spinnaker": "-1"}
+    assert zero == {"nest": "-1", "brian2": "+1"}  # the virtual-board run has no observed window
     cross = _section(page, "cross-backend")
     assert "Zero crossings differ by <strong>2 ms</strong> = 2·d" in cross
     for convention in ("amplitude_scaling", "dendritic_delay_fraction", "update_timing", "zero_lag"):

@@ -33,6 +33,10 @@ convention_names = st.sampled_from(["nest", "brian2", "spinnaker"])
 @settings(max_examples=150, deadline=None)
 @given(grid_train, grid_train, rules, convention_names, st.integers(0, 4), st.integers(1, 500))
 def test_shifting_every_spike_leaves_the_weight_unchanged(pre, post, rule, name, delay_steps, shift):
+    if name == "spinnaker":
+        # sPyNNaker's window starts after t = 0 (a post at exactly 0 never potentiates): an
+        # absolute-time effect, like the nearest rule's phantom spike, outside this property.
+        post = [t for t in post if t > 0]
     delay = delay_steps * 0.5
     before = predict_weights(pre, post, rule, delay=delay, initial_weight=0.5, conventions=name)
     after = predict_weights(
