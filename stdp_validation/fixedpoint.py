@@ -83,7 +83,7 @@ import numpy as np
 
 from .conventions import ceil_microsecond_ticks
 from .errors import ParameterError, check_finite
-from .reference import as_trains
+from .reference import as_trains, is_scalar, per_synapse
 from .rules import STDPRule
 
 __all__ = [
@@ -523,28 +523,9 @@ def _run_synapse(pre_ticks, post_ticks, delay, stored, shift, enc, stats=None):
 # Public predictions
 
 
-def _is_number(value):
-    return isinstance(value, (Real, np.number)) or (isinstance(value, np.ndarray) and value.ndim == 0)
-
-
-def _per_synapse(value, name, n_synapses, **bounds):
-    """A scalar or one value per synapse, checked with :func:`check_finite`, as a float array."""
-    if _is_number(value):
-        return np.full(n_synapses, check_finite(name, value, **bounds))
-    try:
-        values = list(value)
-    except TypeError:
-        raise ParameterError(f"{name} must be a number or one number per synapse; got {value!r}") from None
-    if len(values) != n_synapses:
-        raise ParameterError(
-            f"{name} must be a number or one number per synapse ({n_synapses}); got {len(values)} values"
-        )
-    return np.array([check_finite(f"{name}[{i}]", v, **bounds) for i, v in enumerate(values)])
-
-
 def _per_synapse_shift(ring_buffer_shift, n_synapses):
     """One checked shift per synapse from an integer or a sequence of integers."""
-    if _is_number(ring_buffer_shift):
+    if is_scalar(ring_buffer_shift):
         value = ring_buffer_shift
         if isinstance(value, (np.ndarray, np.generic)):
             value = value.item()
@@ -587,7 +568,7 @@ def _prepare(pre_spike_times, post_spike_times, rule, delay, timestep, ring_buff
         )
     n_synapses = len(pre)
     enc = encode_rule(rule, timestep, conductance_based)
-    delays = _per_synapse(delay, "delay", n_synapses, low=0.0, unit="ms")
+    delays = per_synapse(delay, "delay", n_synapses, low=0.0, unit="ms")
     ticks = delay_ticks(delays, timestep)
     shifts = _per_synapse_shift(ring_buffer_shift, n_synapses)
     pre_ticks = [[int(v) for v in pre_spike_ticks(times, timestep)] for times in pre]
@@ -639,7 +620,7 @@ def predict_stored_weights(
         pre_spike_times, post_spike_times, rule, delay, timestep, ring_buffer_shift, conductance_based
     )
     n_synapses = len(prepared.pre)
-    weights = _per_synapse(initial_weight, "initial_weight", n_synapses, low=0.0, unit="(nA or µS)")
+    weights = per_synapse(initial_weight, "initial_weight", n_synapses, low=0.0, unit="(nA or µS)")
     result = np.empty(n_synapses, dtype=np.int64)
     for i in range(n_synapses):
         stored = int(encode_weight(weights[i], prepared.shift[i], conductance_based))
@@ -797,7 +778,7 @@ def float_model_bound(
     if initial_weight is None:
         off_grid_term = np.zeros(n_synapses)
     else:
-        weights = _per_synapse(initial_weight, "initial_weight", n_synapses, low=0.0, unit="(nA or µS)")
+        weights = per_synapse(initial_weight, "initial_weight", n_synapses, low=0.0, unit="(nA or µS)")
         on_grid = np.array(
             [
                 float(encode_weight(w, s, conductance_based)) / weight_scale(s, conductance_based) == w

@@ -57,7 +57,8 @@ class WeightTrajectory:
 # Input handling and validation
 
 
-def _is_scalar(value):
+def is_scalar(value):
+    """A single number (Python, numpy scalar or 0-d array)."""
     return isinstance(value, Real) or (isinstance(value, np.ndarray) and value.ndim == 0)
 
 
@@ -82,7 +83,7 @@ def as_trains(spike_times, name):
             raise ParameterError(
                 f"{name} must be one train (1-D sequence of times in ms) or a sequence of trains; got {spike_times!r}"
             ) from None
-        single = all(_is_scalar(item) for item in items)
+        single = all(is_scalar(item) for item in items)
         raw = [items] if single else items
     trains = []
     for index, train in enumerate(raw):
@@ -127,8 +128,9 @@ def check_spike_train(times, label):
         )
 
 
-def _per_synapse(value, name, n_synapses, **bounds):
-    if _is_scalar(value):
+def per_synapse(value, name, n_synapses, **bounds):
+    """A scalar or one value per synapse, checked with :func:`check_finite`, as a float array."""
+    if is_scalar(value):
         return np.full(n_synapses, check_finite(name, value, **bounds))
     try:
         values = list(value)
@@ -165,9 +167,9 @@ def _prepare(pre_spike_times, post_spike_times, rule, delay, initial_weight, con
             f"{'one train' if post_single else f'{len(post)} trains'}"
         )
     n_synapses = len(pre)
-    delay = _per_synapse(delay, "delay", n_synapses, low=0.0, unit="ms")
+    delay = per_synapse(delay, "delay", n_synapses, low=0.0, unit="ms")
     w_min, w_max = rule.weight.w_min, rule.weight.w_max
-    initial_weight = _per_synapse(initial_weight, "initial_weight", n_synapses, low=w_min, high=w_max)
+    initial_weight = per_synapse(initial_weight, "initial_weight", n_synapses, low=w_min, high=w_max)
     if t_stop is not None:
         t_stop = check_finite("t_stop", t_stop, low=0.0, unit="ms")
     if rule.is_nearest and conventions.nearest_scheme is None:
