@@ -101,6 +101,11 @@ class Observation:
         return cls.from_dict(read_json(path, "observation"))
 
 
+def observation_json(observation):
+    """An observation as JSON text (numpy scalars and arrays converted)."""
+    return json.dumps(observation.to_dict(), allow_nan=False, default=_json_default)
+
+
 def write_json_atomic(path, data):
     """Write JSON to ``path`` through a temporary file and an atomic rename."""
     path = Path(path)

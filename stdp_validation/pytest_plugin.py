@@ -98,6 +98,7 @@ def pytest_runtest_setup(item):
 def stdp_run(request):
     """Run (once per session) a protocol on a backend; returns the ProtocolResult."""
     from .backends import get_backend
+    from .observation import observation_json
     from .protocols import RULES, get_protocol
     from .validation import result_from_observation
 
@@ -115,9 +116,28 @@ def stdp_run(request):
             result.observation = observation
             cache[key] = result
             request.config._stdp_results.append(result)
+            workeroutput = getattr(request.config, "workeroutput", None)
+            if workeroutput is not None and request.config.getoption("--stdp-report"):
+                # an xdist worker: the controller collects these in pytest_testnodedown
+                # (as JSON text: execnet cannot send numpy scalars)
+                workeroutput.setdefault("stdp_observations", []).append(observation_json(observation))
         return cache[key]
 
     return run
+
+
+def pytest_testnodedown(node, error):
+    """pytest-xdist controller: collect the observations a worker made (see sessionfinish)."""
+    import json
+
+    from .observation import Observation
+    from .validation import result_from_observation
+
+    for text in getattr(node, "workeroutput", {}).get("stdp_observations", []):
+        observation = Observation.from_dict(json.loads(text))
+        result = result_from_observation(observation)
+        result.observation = observation
+        node.config._stdp_results.append(result)
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-benchmark has written its JSON
@@ -125,6 +145,8 @@ def pytest_sessionfinish(session, exitstatus):
     directory = session.config.getoption("--stdp-report", default=None)
     results = getattr(session.config, "_stdp_results", [])
     if not directory or not results:
+        return
+    if hasattr(session.config, "workeroutput"):  # an xdist worker: the controller writes the report
         return
     from .validation import ValidationRun, make_run_directory, utc_now
 
@@ -136,10 +158,10 @@ def pytest_sessionfinish(session, exitstatus):
         results=list(results),
     )
     observations = run.directory / "observations"
-    for result in results:
+    for index, result in enumerate(results, 1):
         observation = getattr(result, "observation", None)
         if observation is not None:
-            path = observations / f"{result.backend}-{result.protocol}-{result.rule}.json"
+            path = observations / f"{index:03d}-{result.backend}-{result.protocol}-{result.rule}.json"
             observation.save(path)
             result.observation_file = str(path.relative_to(run.directory))
     run.finished = utc_now()

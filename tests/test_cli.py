@@ -52,3 +52,23 @@ def test_bad_input_is_rejected_before_anything_runs(tmp_path, capsys, argv, word
     for word in words:
         assert word in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.nest
+def test_stdp_report_option_collects_the_observations_of_xdist_workers(tmp_path):
+    # Two workers each run simulations; the controller writes one report with all of them.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    process = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider", "--stdp-report", str(tmp_path),
+         "tests/backends/test_protocols.py", "-k", "nest and pair-additive and (window or bounds)"],
+        capture_output=True, text=True, timeout=600, cwd=Path(__file__).resolve().parents[1],
+    )
+    assert process.returncode == 0, process.stdout + process.stderr
+    (run_dir,) = tmp_path.iterdir()
+    assert "stdp-validation report:" in process.stdout
+    results = json.loads((run_dir / "results.json").read_text())
+    assert sorted(r["protocol"] for r in results["results"]) == ["bounds", "window"]
+    assert len(list((run_dir / "observations").iterdir())) == 2 and (run_dir / "index.html").exists()
