@@ -77,7 +77,7 @@ import math
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 

@@ -47,7 +47,7 @@ from stdp_validation.conventions import (
     ZERO_LAG_RULES,
     Conventions,
 )
-from support.event_loop import event_loop_batch, event_loop_batch_results, event_loop_run, event_loop_weights
+from support.event_loop import event_loop_batch, event_loop_batch_results, event_loop_weights
 
 TOLERANCE = 1e-12
 FINE = 10_000  # "continuous" times: multiples of 1e-4 ms
