@@ -258,3 +258,43 @@ def test_bad_pytest_options(tmp_path, option, words):
     assert process.returncode == 4, process.stdout + process.stderr  # pytest's usage error
     for word in words:
         assert word in process.stderr
+
+
+# --- SpiNNaker cfg files --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        (None, ["does not exist"]),
+        ("[Machine]\nvirtual_board = True\nmachine_name = 10.0.0.1\nversion = 5\n", ["virtual_board", "machine_name"]),
+        ("[Machine]\nversion = 5\n", ["machine_name", "spalloc_server"]),
+        ("[Machine]\nmachine_name = 10.0.0.1\n", ["version"]),
+        ("not an ini file", ["cfg"]),
+    ],
+)
+def test_bad_spinnaker_cfg(tmp_path, capsys, text, words):
+    path = tmp_path / "board.cfg"
+    if text is not None:
+        path.write_text(text)
+    assert main(["--backend", "spinnaker", "--spinnaker-cfg", str(path), "--out", str(tmp_path / "out")]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert str(path) in err
+    for word in words:
+        assert word in err
+    assert not (tmp_path / "out").exists()
+
+
+# --- parameters a backend cannot represent -------------------------------------------------
+
+
+@pytest.mark.nest
+def test_a_rule_the_backend_cannot_represent_is_reported_not_run(tmp_path):
+    from stdp_validation import AdditiveWeightDependence, STDPRule
+    from stdp_validation.validation import run_validation
+
+    rule = STDPRule(weight=AdditiveWeightDependence(0.1, 1.0))  # NEST accepts only w_min = 0
+    run = run_validation(["nest"], ["window"], tmp_path, rule=rule, progress=lambda line: None)
+    assert run.results == [] and run.errors == []
+    (entry,) = run.unsupported
+    assert entry["backend"] == "nest" and "w_min=0.1 is not supported by the 'nest' backend" in entry["reason"]
