@@ -72,16 +72,27 @@ KNOWN_DEFECTS = (
     ),
 )
 
-#: Not tied to a rule: one PyNN STDP script cannot run unchanged on NEST and Brian2, because
-#: NEST accepts only dendritic_delay_fraction = 1 and Brian2 only 0 (PyNN issue #803).
-PORTABILITY_DEFECT = KnownDefect(
-    id="pynn-dendritic-delay-fraction",
-    backend="brian2",
-    title="one PyNN STDP script cannot run unchanged on NEST and Brian2 (dendritic_delay_fraction)",
-    evidence="pyNN.brian2 STDPMechanism raises ValueError for the PyNN default dendritic_delay_fraction=1; "
-    "pyNN.nest raises for anything but 1 (PyNN issue #803).",
-    reproducer="tests/backends/test_known_defects.py::test_default_stdp_script_runs_on_brian2",
-    applies=lambda rule: False,
+#: Defects not tied to a rule; they show in every report's defect list.
+NETWORK_DEFECTS = (
+    KnownDefect(
+        id="pynn-dendritic-delay-fraction",
+        backend="brian2",
+        title="one PyNN STDP script cannot run unchanged on NEST and Brian2 (dendritic_delay_fraction)",
+        evidence="pyNN.brian2 STDPMechanism raises ValueError for the PyNN default dendritic_delay_fraction=1; "
+        "pyNN.nest raises for anything but 1 (PyNN issue #803).",
+        reproducer="tests/backends/test_known_defects.py::test_default_stdp_script_runs_on_brian2",
+        applies=lambda rule: False,
+    ),
+    KnownDefect(
+        id="brian2-spike-source-ignores-timestep",
+        backend="brian2",
+        title="pyNN.brian2 SpikeSourceArray runs on Brian2's default 0.1 ms clock, not the PyNN timestep",
+        evidence="pyNN/brian2/cells.py SpikeGeneratorGroup is created without the network clock; with "
+        "setup(timestep=0.01) a spike at 10.03 ms is emitted at 10.0 ms. Weights still match the reference, "
+        "which uses the recorded times; the protocol's intended times are not honoured.",
+        reproducer="tests/backends/test_known_defects.py::test_brian2_spike_sources_follow_the_timestep",
+        applies=lambda rule: False,
+    ),
 )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .backends import DEFAULT_BACKENDS, backend_class, get_backend, unavailable_reason
 from .compare import FAIL, KNOWN_DEFECT, NOT_RUN, PASS, ProtocolResult, compare
-from .defects import KNOWN_DEFECTS, PORTABILITY_DEFECT
+from .defects import KNOWN_DEFECTS, NETWORK_DEFECTS
 from .errors import ParameterError, UnsupportedByBackend
 from .observation import FORMAT_VERSION, Observation, write_json_atomic
 from .protocols import PROTOCOLS, get_protocol, get_rule
@@ -93,7 +93,7 @@ class ValidationRun:
             "unsupported": self.unsupported,
             "results": [r.to_dict() for r in self.results],
             "errors": self.errors,
-            "known_defects": [d.to_dict() for d in KNOWN_DEFECTS + (PORTABILITY_DEFECT,)],
+            "known_defects": [d.to_dict() for d in KNOWN_DEFECTS + NETWORK_DEFECTS],
         }
 
     def save(self):

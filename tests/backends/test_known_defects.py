@@ -96,3 +96,23 @@ def test_default_stdp_script_runs_on_nest():
         assert synapse.dendritic_delay_fraction == 1.0
     finally:
         sim.end()
+
+
+@pytest.mark.brian2
+@pytest.mark.xfail(strict=True, reason="brian2-spike-source-ignores-timestep: sources run on the 0.1 ms default clock")
+def test_brian2_spike_sources_follow_the_timestep():
+    import brian2
+
+    brian2.prefs.codegen.target = "numpy"
+    import pyNN.brian2 as sim
+
+    sim.setup(timestep=0.01, min_delay=0.01)
+    try:
+        source = sim.Population(2, sim.SpikeSourceArray(spike_times=[[10.03, 20.07], [15.05]]))
+        source.record("spikes")
+        sim.run(30.0)
+        trains = [list(st.magnitude) for st in source.get_data().segments[0].spiketrains]
+    finally:
+        sim.end()
+    # On a 0.01 ms grid every requested time is representable and must be kept.
+    assert trains == [pytest.approx([10.03, 20.07], abs=1e-9), pytest.approx([15.05], abs=1e-9)]
