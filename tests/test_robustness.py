@@ -141,3 +141,27 @@ def test_two_processes_started_together_write_separate_report_folders(tmp_path):
     for folder in folders:
         assert json.loads((folder / "results.json").read_text())["results"][0]["summary"]["passed"] == 6
     assert list(work.iterdir()) == []
+
+
+@pytest.mark.nest
+@pytest.mark.brian2
+def test_a_real_ctrl_c_during_a_brian2_simulation_stops_the_run_and_keeps_what_finished(tmp_path):
+    # SIGINT while Brian2 simulates the 60 s pairing protocol. Brian2 catches it and ends run()
+    # early; the truncated simulation must not be reported as a result.
+    command = [sys.executable, "-m", "stdp_validation.cli", "--backend", "nest", "--backend", "brian2",
+               "--protocol", "bounds", "--protocol", "pairing", "--out", str(tmp_path)]
+    process = subprocess.Popen(command, cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(REPOSITORY)})
+    deadline = time.time() + 240
+    while time.time() < deadline and not list(tmp_path.glob("*/observations/brian2-bounds.json")):
+        time.sleep(0.2)
+    time.sleep(2.0)  # inside the Brian2 pairing simulation (≈ 20 s)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=240)
+    assert process.returncode == EXIT_INTERRUPTED, out + err
+    (results_file,) = tmp_path.glob("*/results.json")
+    results = json.loads(results_file.read_text())
+    assert results["interrupted"] is True
+    finished = [(r["backend"], r["protocol"]) for r in results["results"]]
+    assert finished == [("nest", "bounds"), ("nest", "pairing"), ("brian2", "bounds")]
+    assert "interrupted: results so far are kept" in err

@@ -168,6 +168,11 @@ class PyNNBackend:
             timings["build"] = time.perf_counter() - started
             started = time.perf_counter()
             sim.run(t_stop)
+            reached = sim.get_current_time()
+            if reached < t_stop - protocol.timestep / 2:
+                # Brian2 answers Ctrl-C by ending run() early without an exception: a
+                # truncated simulation must not be reported as a finished result.
+                raise KeyboardInterrupt(f"the simulation stopped at {reached} ms of {t_stop} ms")
             timings["run"] = time.perf_counter() - started
             started = time.perf_counter()
             weights = self.read_weights(network["plastic"], n)
