@@ -55,6 +55,16 @@ class Case:
     initial_weight: float
     parameter: float | None = None  # the swept quantity (e.g. intended Δt) for plots
 
+    def __post_init__(self):
+        # Plain Python floats: exact in JSON, comparable, hashable.
+        for name in ("pre_spike_times", "post_drive_times"):
+            try:
+                times = tuple(float(t) for t in getattr(self, name))
+            except (TypeError, ValueError):
+                raise ParameterError(f"case {self.label!r}: {name} must be a sequence of times in ms; "
+                                     f"got {getattr(self, name)!r}") from None
+            object.__setattr__(self, name, times)
+
     def to_dict(self):
         return {
             "label": self.label,
