@@ -255,6 +255,14 @@ def _error(backend, protocol, error, traceback_text):
     }
 
 
+VIRTUAL_BOARD_SUMMARY = (
+    "spinnaker ran on its virtual board (no board configured: --spinnaker-cfg PATH). Checked: every protocol "
+    "maps, weight scale and LSB, the encoded STDP parameters (lookup tables, A+, A-, w_min, w_max) against the "
+    "fixed-point model, initial-weight quantisation. Not checked without a board: spikes and learned weights "
+    "(cases 'not run')."
+)
+
+
 def _checks_cell(result):
     checks = [c for c in result.checks if c.get("kind") == "check"]
     if not checks:
@@ -279,4 +287,6 @@ def summary_table(run):
         lines.append(f"{'(all)':<10} {backend:<10} SKIPPED {reason}")
     for entry in run.unsupported:
         lines.append(f"{entry['protocol']:<10} {entry['backend']:<10} NOT SUPPORTED {entry['reason']}")
+    if any(result.count(NOT_RUN) for result in run.results):
+        lines.append(VIRTUAL_BOARD_SUMMARY)
     return "\n".join(lines)
