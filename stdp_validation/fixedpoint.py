@@ -83,7 +83,7 @@ import numpy as np
 
 from .conventions import ceil_microsecond_ticks
 from .errors import ParameterError, check_finite
-from .reference import as_trains, is_scalar, per_synapse
+from .reference import checked_inputs, is_scalar, per_synapse
 from .rules import STDPRule
 
 __all__ = [
@@ -556,16 +556,7 @@ class _Prepared:
 
 
 def _prepare(pre_spike_times, post_spike_times, rule, delay, timestep, ring_buffer_shift, conductance_based):
-    if not isinstance(rule, STDPRule):
-        raise ParameterError(f"rule must be an STDPRule; got {rule!r}")
-    pre, pre_single = as_trains(pre_spike_times, "pre_spike_times")
-    post, post_single = as_trains(post_spike_times, "post_spike_times")
-    if pre_single != post_single or len(pre) != len(post):
-        raise ParameterError(
-            "pre_spike_times and post_spike_times must hold the same number of trains; got "
-            f"{'one train' if pre_single else f'{len(pre)} trains'} and "
-            f"{'one train' if post_single else f'{len(post)} trains'}"
-        )
+    pre, post = checked_inputs(pre_spike_times, post_spike_times, rule)
     n_synapses = len(pre)
     enc = encode_rule(rule, timestep, conductance_based)
     delays = per_synapse(delay, "delay", n_synapses, low=0.0, unit="ms")

@@ -143,6 +143,21 @@ def per_synapse(value, name, n_synapses, **bounds):
     return np.array([check_finite(f"{name}[{i}]", v, **bounds) for i, v in enumerate(values)])
 
 
+def checked_inputs(pre_spike_times, post_spike_times, rule):
+    """The rule and both spike-train arguments checked together; returns (pre, post) lists of arrays."""
+    if not isinstance(rule, STDPRule):
+        raise ParameterError(f"rule must be an STDPRule; got {rule!r}")
+    pre, pre_single = as_trains(pre_spike_times, "pre_spike_times")
+    post, post_single = as_trains(post_spike_times, "post_spike_times")
+    if pre_single != post_single or len(pre) != len(post):
+        raise ParameterError(
+            "pre_spike_times and post_spike_times must hold the same number of trains; got "
+            f"{'one train' if pre_single else f'{len(pre)} trains'} and "
+            f"{'one train' if post_single else f'{len(post)} trains'}"
+        )
+    return pre, post
+
+
 @dataclass
 class _Problem:
     pre: list
@@ -155,17 +170,8 @@ class _Problem:
 
 
 def _prepare(pre_spike_times, post_spike_times, rule, delay, initial_weight, conventions, t_stop):
-    if not isinstance(rule, STDPRule):
-        raise ParameterError(f"rule must be an STDPRule; got {rule!r}")
     conventions = resolve_conventions(conventions)
-    pre, pre_single = as_trains(pre_spike_times, "pre_spike_times")
-    post, post_single = as_trains(post_spike_times, "post_spike_times")
-    if pre_single != post_single or len(pre) != len(post):
-        raise ParameterError(
-            "pre_spike_times and post_spike_times must hold the same number of trains; got "
-            f"{'one train' if pre_single else f'{len(pre)} trains'} and "
-            f"{'one train' if post_single else f'{len(post)} trains'}"
-        )
+    pre, post = checked_inputs(pre_spike_times, post_spike_times, rule)
     n_synapses = len(pre)
     delay = per_synapse(delay, "delay", n_synapses, low=0.0, unit="ms")
     w_min, w_max = rule.weight.w_min, rule.weight.w_max
