@@ -209,19 +209,28 @@ def estimate_cost(protocol):
 # The protocols
 
 
-def window_protocol(lags=None, *, pre_time=100.0, initial_weight=0.5, rule=DEFAULT_RULE, timestep=0.1, delay=1.0):
-    """Single pre/post pairs over a sweep of emission Δt = t_post − t_pre (default −50…+50 ms by 1)."""
+def window_protocol(lags=None, *, pre_time=100.0, initial_weight=0.5, rule=DEFAULT_RULE, timestep=0.1, delay=1.0,
+                    stagger=10):
+    """Single pre/post pairs over a sweep of emission Δt = t_post − t_pre (default −50…+50 ms by 1).
+
+    Case k's pre spike is at ``pre_time + (k mod stagger)`` ms, so that at most
+    ``ceil(n / stagger)`` sources fire in the same time step (sPyNNaker warns that a
+    ``SpikeSourceArray`` sending more than 100 spikes at once may drop some on a board).
+    """
     lags = np.arange(-50.0, 51.0, 1.0) if lags is None else np.asarray(lags, dtype=float)
     if len(lags) and pre_time + lags.min() < 0:
         raise ParameterError(f"lags must be >= -pre_time ({-pre_time} ms); got {lags.min()} ms")
-    cases = tuple(
-        Case(f"dt={lag:+g}", (pre_time,), (pre_time + lag,), initial_weight, parameter=float(lag)) for lag in lags
-    )
-    last = pre_time + max(0.0, float(lags.max()) if len(lags) else 0.0)
+    if isinstance(stagger, bool) or not isinstance(stagger, int) or stagger < 1:
+        raise ParameterError(f"stagger must be an integer >= 1; got {stagger!r}")
+    cases = []
+    for index, lag in enumerate(lags):
+        pre = pre_time + (index % stagger)
+        cases.append(Case(f"dt={lag:+g}", (pre,), (pre + lag,), initial_weight, parameter=float(lag)))
+    last = max(max(c.pre_spike_times + c.post_drive_times) for c in cases) if cases else pre_time
     return Protocol(
         name="window",
         description="One pre/post pair per synapse, swept over Δt: the STDP window curve.",
-        cases=cases,
+        cases=tuple(cases),
         rule=rule,
         delay=delay,
         timestep=timestep,
