@@ -34,8 +34,3 @@ class Brian2Backend(PyNNBackend):
         brian2.prefs.codegen.target = self.codegen_target
         BrianLogger.log_level_warn()  # no INFO lines (integration method choices) on the console
         return super().import_simulator()
-
-    def versions(self):
-        import brian2
-
-        return {"brian2": brian2.__version__}

@@ -95,8 +95,3 @@ class NestBackend(PyNNBackend):
         if projection.synapse_type.__class__.__name__.startswith("stdp_nn"):
             weights = [1000.0 * w for w in weights]  # native: pA, read back ×0.001 by PyNN
         super().set_weights(projection, weights)
-
-    def versions(self):
-        import nest
-
-        return {"nest-simulator": nest.__version__ if hasattr(nest, "__version__") else str(nest.GetKernelStatus("version"))}

@@ -14,6 +14,7 @@ import logging
 import platform
 import time
 import warnings
+
 import numpy as np
 
 from ..errors import UnsupportedByBackend
@@ -105,7 +106,13 @@ class PyNNBackend:
         projection.set(weight=np.diag(np.asarray(weights, dtype=float)))
 
     def versions(self):
-        return {}
+        """Version of the backend's distribution (its PyPI name), as installed."""
+        import importlib.metadata
+
+        try:
+            return {self.distribution: importlib.metadata.version(self.distribution)}
+        except importlib.metadata.PackageNotFoundError:
+            return {}
 
     # -- the run ----------------------------------------------------------------------------
     def input_trains(self, protocol, conventions):
