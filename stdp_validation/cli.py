@@ -157,11 +157,12 @@ def revalidate_command(args):
     for file in files:
         result = result_from_observation(Observation.load(file), str(file))
         failed |= result.failed
-        print(
-            f"{file}: {result.backend} {result.protocol} ({result.rule}): {result.count('pass')} passed, "
-            f"{result.count('fail')} failed, {result.count('known_defect')} known defects, "
-            f"worst error/tolerance {result.worst_error_ratio:.3g}"
-        )
+        ratio = result.worst_error_ratio
+        line = (f"{file}: {result.backend} {result.protocol} ({result.rule}): {result.count('pass')} passed, "
+                f"{result.count('fail')} failed, {result.count('known_defect')} known defects")
+        if result.count("not_run"):
+            line += f", {result.count('not_run')} not run (virtual board: no weights to compare)"
+        print(line + (f", worst error/tolerance {ratio:.3g}" if ratio is not None else ""))
     return EXIT_FAILED if failed else EXIT_OK
 
 

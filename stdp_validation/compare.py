@@ -52,9 +52,9 @@ class Verdict:
     case: str
     parameter: float | None
     initial_weight: float
-    expected: float
+    expected: float | None  # None: no prediction made (nothing was simulated)
     observed: float
-    error: float
+    error: float | None
     tolerance: float
     tolerance_reason: str
     status: str
@@ -92,9 +92,11 @@ class ProtocolResult:
 
     @property
     def worst_error_ratio(self):
-        ratios = [v.error / v.tolerance for v in self.verdicts
-                  if v.status not in (KNOWN_DEFECT, NOT_RUN) and v.tolerance > 0]
-        return max(ratios, default=0.0)
+        compared = [v for v in self.verdicts if v.status not in (KNOWN_DEFECT, NOT_RUN)]
+        if not compared:
+            return None  # nothing compared: no error to speak of
+        return max((v.error / v.tolerance if v.tolerance > 0 else (0.0 if v.error == 0 else float("inf"))
+                    for v in compared), default=0.0)
 
     @property
     def failed(self):
@@ -155,7 +157,7 @@ def compare(observation, tolerance=None):
     if not observation.board_output:
         return [
             Verdict(case=case.label, parameter=case.parameter, initial_weight=float(initial),
-                    expected=float(initial), observed=float(observed), error=0.0, tolerance=0.0,
+                    expected=None, observed=float(observed), error=None, tolerance=0.0,
                     tolerance_reason=NOT_RUN_REASON, status=NOT_RUN)
             for case, initial, observed in zip(observation.protocol.cases, observation.initial_weights,
                                                observation.final_weights)

@@ -263,6 +263,10 @@ VIRTUAL_BOARD_SUMMARY = (
 )
 
 
+def _ratio_cell(ratio):
+    return "n/a" if ratio is None else f"{ratio:.3g}"
+
+
 def _checks_cell(result):
     checks = [c for c in result.checks if c.get("kind") == "check"]
     if not checks:
@@ -279,7 +283,7 @@ def summary_table(run):
         lines.append(
             f"{result.protocol:<10} {result.backend:<10} {result.rule:<20} {len(result.verdicts):>5} "
             f"{result.count(PASS):>6} {result.count(FAIL):>6} {result.count(KNOWN_DEFECT):>7} "
-            f"{result.count(NOT_RUN):>7} {_checks_cell(result):>9} {result.worst_error_ratio:>13.3g}"
+            f"{result.count(NOT_RUN):>7} {_checks_cell(result):>9} {_ratio_cell(result.worst_error_ratio):>13}"
         )
     for error in run.errors:
         lines.append(f"{error['protocol']:<10} {error['backend']:<10} ERROR {error['error']}")

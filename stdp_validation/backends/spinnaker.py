@@ -1286,7 +1286,8 @@ def virtual_board_checks(protocol, encoding):
         absolute = round(timing.A_plus * g * S1615_ONE)
         scaled = round(timing.A_plus * bounds.w_max * g * S1615_ONE)
         distinguishable = absolute != scaled
-        add("A+ term is absolute (no w_max factor)", absolute, observed, observed == absolute,
+        add("A+ term is absolute (no w_max factor)", absolute, observed,
+            (observed == absolute) if distinguishable else None,
             f"round(A+·g·2^15) = {absolute}; with a w_max factor it would be {scaled}"
             + ("" if distinguishable else " (w_max·g = g here, so this rule cannot tell the two apart)"))
         add("amplitude convention", "NEST/pyNN.brian2: Δw = A·w_max·kernel", "sPyNNaker: Δw = A·kernel",

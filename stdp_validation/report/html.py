@@ -263,6 +263,9 @@ class _Page:
                         f"checks only ({failed_checks} failed)") if virtual else ""
         if raw.get("interrupted"):
             banner = ("fail", "INTERRUPTED: the run was stopped; results so far are shown")
+        elif compared == 0 and virtual and not (run.errors or failed_checks):
+            banner = ("known", f"NO WEIGHTS COMPARED: all {virtual} case(s) ran on the SpiNNaker virtual board "
+                               "(nothing simulated); only the toolchain checks were made, and they passed")
         elif failed_cases or run.errors or failed_checks:
             banner = ("fail", f"FAILED: {failed_cases} failed case(s), {len(run.errors)} run error(s) "
                               f"out of {compared} simulated cases{virtual_text}")
@@ -287,18 +290,23 @@ class _Page:
             s = e.counts
             obs = e.observation
             ratio = e.summary.get("worst_error_over_tolerance")
-            ratios = [v["error"] / v["tolerance"] for v in e.verdicts if v.get("status") != KNOWN_DEFECT
-                      and _finite(v.get("error")) and _finite(v.get("tolerance")) and v["tolerance"] > 0]
-            if ratios or e.verdicts:
+            compared = [v for v in e.verdicts if v.get("status") not in (KNOWN_DEFECT, "not_run")]
+            ratios = [v["error"] / v["tolerance"] for v in compared
+                      if _finite(v.get("error")) and _finite(v.get("tolerance")) and v["tolerance"] > 0]
+            if compared:
                 ratio = max(ratios, default=0.0)
-            ratio_html = num(ratio, ".3g")
+            elif e.verdicts:
+                ratio = None
+            not_run = sum(v.get("status") == "not_run" for v in e.verdicts)
+            ratio_html = "n/a" if ratio is None else num(ratio, ".3g")
             virtual = "" if e.board_output else ' <span class="badge other">not board output</span>'
             rows.append(
                 f'<tr class="{_row_class(s)}"><td>{esc(e.backend)}{virtual}</td>'
                 f'<td><a href="#protocol-{esc(run.slug(e.protocol))}">{esc(e.protocol)}</a></td>'
                 f"<td>{esc(e.rule)}</td><td class=\"num\">{num(s['cases'])}</td>"
                 f"<td class=\"num\">{num(s.get('passed'))}</td><td class=\"num\">{num(s.get('failed'))}</td>"
-                f"<td class=\"num\">{num(s.get('known_defects'))}</td><td class=\"num\">{ratio_html}</td>"
+                f"<td class=\"num\">{num(s.get('known_defects'))}</td><td class=\"num\">{not_run}</td>"
+                f"<td class=\"num\">{ratio_html}</td>"
                 f"<td class=\"num\">{num(obs.protocol.timestep if obs else None, 'g')}</td>"
                 f"<td class=\"num\">{num(obs.delay if obs else None, 'g')}</td>"
                 f"<td class=\"num\">{num(obs.t_stop if obs else None, 'g')}</td></tr>"
@@ -306,14 +314,15 @@ class _Page:
         for error in run.errors:
             rows.append(
                 f'<tr class="fail"><td>{esc(error.get("backend", "?"))}</td><td>{esc(error.get("protocol", "?"))}</td>'
-                f'<td colspan="9">run error: {esc(error.get("error", ""))}</td></tr>'
+                f'<td colspan="10">run error: {esc(error.get("error", ""))}</td></tr>'
             )
         out.append("<h3>Results per backend and protocol</h3>")
-        out.append(_table(["backend", "protocol", "rule", "cases", "passed", "failed", "known defects",
+        out.append(_table(["backend", "protocol", "rule", "cases", "passed", "failed", "known defects", "not run",
                            "worst error / tolerance", "timestep (ms)", "delay (ms)", "t_stop (ms)"], rows))
-        out.append('<p class="muted">worst error / tolerance excludes known-defect cases; above 1 is a failure. '
-                   "<em>not board output</em>: the backend recorded no simulation (a SpiNNaker virtual board); its "
-                   "weights are the initial ones and say nothing about learning.</p>")
+        out.append('<p class="muted">worst error / tolerance excludes known-defect cases; above 1 is a failure; '
+                   "n/a: no case was compared. <em>not board output</em> / <em>not run</em>: the backend recorded no "
+                   "simulation (a SpiNNaker virtual board); its weights are the initial ones and say nothing about "
+                   "learning, so there is no weight verdict.</p>")
         out.append(self.environment())
         if run.skipped:
             out.append("<h3>Skipped backends</h3>")
@@ -430,14 +439,16 @@ class _Page:
                                         f"STDP window of protocol {name}", caption))
             if single_pair:
                 out.append(self.zero_crossings(window_entries))
-        scatter_entries = [e for e in entries if e.verdicts and (e.observation is None or not _all_lag(e))]
+        # Virtual-board results have no prediction: they are not plotted against one.
+        compared = [e for e in entries if e.board_output]
+        scatter_entries = [e for e in compared if e.verdicts and (e.observation is None or not _all_lag(e))]
         if scatter_entries:
             out.append(self.figures.add(
                 f"{slug}-observed-vs-expected", scatter_figure(scatter_entries),
                 f"observed against expected weights, protocol {name}",
                 "Cases without a single-pair lag: observed against expected final weight (reference model on the "
                 "recorded spikes), coloured by verdict."))
-        residual_entries = [e for e in entries if e.verdicts]
+        residual_entries = [e for e in compared if e.verdicts]
         if residual_entries:
             out.append(self.figures.add(
                 f"{slug}-residuals", residual_figure(residual_entries), f"residuals of protocol {name}",

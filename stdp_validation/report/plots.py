@@ -152,7 +152,8 @@ def scatter_figure(entries):
         ax.set_ylabel("observed final weight", fontsize=SMALL)
         ax.set_title(_title(entry), fontsize=9)
         ax.tick_params(labelsize=7)
-        ax.legend(fontsize=6.5, loc="upper left")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=6.5, loc="upper left")
     return figure
 
 
