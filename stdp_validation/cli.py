@@ -154,8 +154,14 @@ def revalidate_command(args):
     else:
         raise ParameterError(f"PATH {str(path)!r} does not exist")
     failed = False
+    unreadable = []
     for file in files:
-        result = result_from_observation(Observation.load(file), str(file))
+        try:
+            result = result_from_observation(Observation.load(file), str(file))
+        except ParameterError as error:  # name the file, check the others
+            unreadable.append(file)
+            print(f"stdp-validate: error: {file}: {error}", file=sys.stderr)
+            continue
         failed |= result.failed
         ratio = result.worst_error_ratio
         line = (f"{file}: {result.backend} {result.protocol} ({result.rule}): {result.count('pass')} passed, "
@@ -163,6 +169,8 @@ def revalidate_command(args):
         if result.count("not_run"):
             line += f", {result.count('not_run')} not run (virtual board: no weights to compare)"
         print(line + (f", worst error/tolerance {ratio:.3g}" if ratio is not None else ""))
+    if unreadable:
+        return EXIT_BAD_INPUT
     return EXIT_FAILED if failed else EXIT_OK
 
 

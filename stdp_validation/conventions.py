@@ -13,6 +13,7 @@ at ``t_pre + (1 − f)·delay`` and a postsynaptic spike at ``t_post + f·delay`
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, replace
 from types import MappingProxyType
 from typing import Optional
@@ -133,6 +134,8 @@ class Conventions:
     description: str = ""
 
     def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ParameterError(f"name must be a non-empty string; got {self.name!r}")
         choices = {
             "amplitude_scaling": AMPLITUDE_SCALINGS,
             "update_timing": UPDATE_TIMINGS,
@@ -154,7 +157,9 @@ class Conventions:
             step = check_finite("timestep", self.timestep, low=0.0, low_inclusive=False, unit="ms")
             object.__setattr__(self, "timestep", step)
         if self.post_history_limit is not None and (
-            not isinstance(self.post_history_limit, int) or self.post_history_limit < 1
+            isinstance(self.post_history_limit, bool)
+            or not isinstance(self.post_history_limit, numbers.Integral)
+            or self.post_history_limit < 1
         ):
             raise ParameterError(
                 f"post_history_limit must be None or an integer >= 1; got {self.post_history_limit!r}"

@@ -18,6 +18,10 @@ def check_finite(name, value, *, low=None, low_inclusive=True, high=None, unit="
     Raises :class:`ParameterError` naming ``name``, the value and the allowed range.
     """
     suffix = f" {unit}" if unit else ""
+    if isinstance(value, (str, bytes, bool)) or type(value).__name__ == "bool_":
+        raise ParameterError(
+            f"{name} must be a number{_range_text(low, low_inclusive, high, suffix)}; got {value!r}"
+        )
     try:
         number = float(value)
     except (TypeError, ValueError):

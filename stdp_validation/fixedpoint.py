@@ -214,6 +214,8 @@ def encode_s1615(value):
 
 def global_weight_scale(conductance_based=False):
     """g: 1024.0 for conductance-based inputs, 1.0 for current- or delta-based (facts §1)."""
+    if not isinstance(conductance_based, (bool, np.bool_)):
+        raise ParameterError(f"conductance_based must be True or False; got {conductance_based!r}")
     return CONDUCTANCE_WEIGHT_SCALE if conductance_based else 1.0
 
 

@@ -123,7 +123,7 @@ def run_nightly(archive, *, backends=("spinnaker",), backend_options=None, proto
     from .validation import plan_validation, run_validation
 
     if not slower_factor > 1.0:
-        raise ParameterError(f"slower_factor must be > 1; got {slower_factor!r}")
+        raise ParameterError(f"--slower-factor (slower_factor) must be > 1; got {slower_factor!r}")
     plan_validation(backends, protocols, backend_options=backend_options)  # bad input fails before any folder
     night = night_directory(archive, date)
     run = run_validation(backends, protocols, out_dir=night, command="stdp-validate nightly", progress=progress,

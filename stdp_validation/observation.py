@@ -116,6 +116,10 @@ def write_json_atomic(path, data):
             json.dump(data, stream, indent=1, allow_nan=False, default=_json_default)
             stream.flush()
             os.fsync(stream.fileno())
+        # mkstemp makes the file private (0600); results are meant to be shared like any output.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

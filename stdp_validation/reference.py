@@ -67,6 +67,10 @@ def as_trains(spike_times, name):
 
     Returns ``(trains, single)``; checks every time is finite, >= 0 and strictly increasing.
     """
+    if isinstance(spike_times, (str, bytes)):
+        raise ParameterError(
+            f"{name} must be one train (1-D sequence of times in ms) or a sequence of trains; got {spike_times!r}"
+        )
     if isinstance(spike_times, np.ndarray):
         if spike_times.ndim == 1:
             single, raw = True, [spike_times]
@@ -130,7 +134,7 @@ def check_spike_train(times, label):
 
 def per_synapse(value, name, n_synapses, **bounds):
     """A scalar or one value per synapse, checked with :func:`check_finite`, as a float array."""
-    if is_scalar(value):
+    if is_scalar(value) or isinstance(value, (str, bytes)):
         return np.full(n_synapses, check_finite(name, value, **bounds))
     try:
         values = list(value)
@@ -143,13 +147,27 @@ def per_synapse(value, name, n_synapses, **bounds):
     return np.array([check_finite(f"{name}[{i}]", v, **bounds) for i, v in enumerate(values)])
 
 
+def check_supported(rule, conventions):
+    """Raise :class:`UnsupportedByBackend` for a rule the conventions' backend cannot represent."""
+    if rule.is_nearest and conventions.nearest_scheme is None:
+        raise UnsupportedByBackend(
+            f"timing=SpikeNearestPairRule is not supported by the {conventions.name!r} conventions "
+            "(this backend has no nearest-neighbour STDP); allowed: SpikePairRule"
+        )
+    if rule.weight.w_min != 0 and not conventions.supports_nonzero_w_min:
+        raise UnsupportedByBackend(
+            f"w_min={rule.weight.w_min!r} is not supported by the {conventions.name!r} conventions; "
+            "allowed: w_min = 0"
+        )
+
+
 def checked_inputs(pre_spike_times, post_spike_times, rule):
     """The rule and both spike-train arguments checked together; returns (pre, post) lists of arrays."""
     if not isinstance(rule, STDPRule):
         raise ParameterError(f"rule must be an STDPRule; got {rule!r}")
     pre, pre_single = as_trains(pre_spike_times, "pre_spike_times")
     post, post_single = as_trains(post_spike_times, "post_spike_times")
-    if pre_single != post_single or len(pre) != len(post):
+    if len(pre) != len(post) or (pre_single != post_single and len(pre) != 1):
         raise ParameterError(
             "pre_spike_times and post_spike_times must hold the same number of trains; got "
             f"{'one train' if pre_single else f'{len(pre)} trains'} and "
@@ -178,15 +196,7 @@ def _prepare(pre_spike_times, post_spike_times, rule, delay, initial_weight, con
     initial_weight = per_synapse(initial_weight, "initial_weight", n_synapses, low=w_min, high=w_max)
     if t_stop is not None:
         t_stop = check_finite("t_stop", t_stop, low=0.0, unit="ms")
-    if rule.is_nearest and conventions.nearest_scheme is None:
-        raise UnsupportedByBackend(
-            f"timing=SpikeNearestPairRule is not supported by the {conventions.name!r} conventions "
-            "(this backend has no nearest-neighbour STDP); allowed: SpikePairRule"
-        )
-    if w_min != 0 and not conventions.supports_nonzero_w_min:
-        raise UnsupportedByBackend(
-            f"w_min={w_min!r} is not supported by the {conventions.name!r} conventions; allowed: w_min = 0"
-        )
+    check_supported(rule, conventions)
     if conventions.timestep is not None:
         step = conventions.timestep
         delay = np.rint(delay / step) * step
@@ -196,6 +206,13 @@ def _prepare(pre_spike_times, post_spike_times, rule, delay, initial_weight, con
             pre = [ceil_microsecond_ticks(times, step) * step for times in pre]
         elif conventions.presynaptic_rounding == "nearest":
             pre = [np.rint(times / step) * step for times in pre]
+    latest = max([float(t[-1]) for t in pre + post if len(t)] + [t_stop or 0.0]) + float(delay.max(initial=0.0))
+    if latest * TIE_STEPS / conventions.coincidence_tolerance >= 2**62:
+        raise ParameterError(
+            f"spike times up to {latest} ms are too long for coincidence_tolerance = "
+            f"{conventions.coincidence_tolerance} ms (times are compared on a grid of tolerance/{TIE_STEPS}); "
+            f"allowed: latest time / coincidence_tolerance < {2**62 / TIE_STEPS:.3g}"
+        )
     return _Problem(pre, post, rule, conventions, delay, initial_weight, t_stop)
 
 
@@ -337,7 +354,13 @@ def _pairing(problem):
     # "First postsynaptic spike after its latest presynaptic spike" (nearest schemes).
     first_after_pre = np.ones(len(post.times), dtype=bool)
     later = post.local > 0
-    first_after_pre[later] = n_pre_for_post[later] != n_pre_for_post[np.flatnonzero(later) - 1]
+    previous = np.flatnonzero(later) - 1
+    first_after_pre[later] = n_pre_for_post[later] != n_pre_for_post[previous]
+    # NEST's windows are (t_last, t_pre] with t_last starting at 0: a post at synapse time <= 0
+    # lies in no window; it pairs with nothing and the next post is still the first of its window.
+    nest_window = problem.rule.is_nearest and conv.nearest_scheme != "spinnaker"
+    in_window = post.keys > TIE_STEPS if nest_window else np.ones(len(post.times), dtype=bool)
+    first_after_pre[later] |= ~in_window[previous]
 
     # Which updates a run ending at t_stop shows, and when they become visible.
     if problem.t_stop is None:
@@ -379,6 +402,7 @@ def _pairing(problem):
         ltp_paired = has_pre.copy()
     if not conv.post_at_zero_potentiates:
         ltp_paired &= post_undelayed.keys > TIE_STEPS
+    ltp_paired &= in_window
     ltd_paired = has_post.copy()
 
     if scheme == "all_to_all":
@@ -394,7 +418,7 @@ def _pairing(problem):
         # only the first postsynaptic spike after a presynaptic one is facilitated.
         # Post q lies in the window (t_{L-1}, t_L] closed by presynaptic spike L = n_pre_for_post;
         # facilitating the first post of a window resets Kplus before spike L is added.
-        closes = first_after_pre & (n_pre_for_post < pre.counts[post.rows])
+        closes = first_after_pre & in_window & (n_pre_for_post < pre.counts[post.rows])
         reset = np.zeros(len(pre.times), dtype=bool)
         reset[pre.ptr[post.rows[closes]] + n_pre_for_post[closes]] = True
         pre_trace = _recursive_trace(pre, timing.tau_plus, conv, reset=reset)
@@ -445,7 +469,40 @@ def _pairing(problem):
 # Stage 2: weight dynamics
 
 
+#: Largest padded (synapses × events) block computed at once; larger batches are split into
+#: groups of similar train lengths, so memory follows the number of spikes, not
+#: n_synapses × the longest train (≈ 32 MB per float array at this size).
+BLOCK_CELLS = 4_000_000
+
+
 def _run(problem, record):
+    counts = np.array([len(p) + len(q) for p, q in zip(problem.pre, problem.post)], dtype=np.int64)
+    n = len(counts)
+    if n == 0 or n * int(counts.max()) <= BLOCK_CELLS:
+        return _run_block(problem, record)
+    order = np.argsort(counts, kind="stable")
+    weights = np.empty(n)
+    trajectories = [None] * n if record else None
+    start = 0
+    while start < n:
+        stop = start + 1
+        while stop < n and (stop + 1 - start) * max(int(counts[order[stop]]), 1) <= BLOCK_CELLS:
+            stop += 1
+        chunk = order[start:stop]
+        part = _Problem(
+            [problem.pre[i] for i in chunk], [problem.post[i] for i in chunk], problem.rule, problem.conventions,
+            problem.delay[chunk], problem.initial_weight[chunk], problem.t_stop,
+        )
+        chunk_weights, chunk_trajectories = _run_block(part, record)
+        weights[chunk] = chunk_weights
+        if record:
+            for index, trajectory in zip(chunk, chunk_trajectories):
+                trajectories[index] = trajectory
+        start = stop
+    return weights, trajectories
+
+
+def _run_block(problem, record):
     pre, post, potentiation, depression, pre_position, post_position = _pairing(problem)
     rule = problem.rule
     timing, bounds = rule.timing, rule.weight
@@ -575,7 +632,11 @@ def stdp_window(lags, rule, conventions, *, initial_weight=None):
     if not isinstance(rule, STDPRule):
         raise ParameterError(f"rule must be an STDPRule; got {rule!r}")
     conv = resolve_conventions(conventions)
-    lags = np.asarray(lags, dtype=float)
+    check_supported(rule, conv)
+    try:
+        lags = np.asarray(lags, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(f"lags must be a number or a sequence of numbers (ms); got {lags!r}") from None
     if not np.isfinite(lags).all():
         raise ParameterError("lags must be finite numbers of ms; got a NaN or infinite value")
     timing, bounds = rule.timing, rule.weight

@@ -298,3 +298,52 @@ def test_a_rule_the_backend_cannot_represent_is_reported_not_run(tmp_path):
     assert run.results == [] and run.errors == []
     (entry,) = run.unsupported
     assert entry["backend"] == "nest" and "w_min=0.1 is not supported by the 'nest' backend" in entry["reason"]
+
+
+# --- found in review: values that must not be coerced ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda: SpikePairRule(tau_plus="20"), ["tau_plus", "'20'", "number"]),
+        (lambda: AdditiveWeightDependence(w_max=True), ["w_max", "True", "number"]),
+        (lambda: predict_weights([1.0], [2.0], RULE, delay=1.0, initial_weight="0.5", conventions="nest"),
+         ["initial_weight", "'0.5'", "number"]),
+        (lambda: predict_weights("100", [2.0], RULE, delay=1.0, initial_weight=0.5, conventions="nest"),
+         ["pre_spike_times", "'100'"]),
+        (lambda: predict_weights([1.0], [2.0], RULE, delay=1.0, initial_weight=0.5, conventions="nest", t_stop="9"),
+         ["t_stop", "'9'", "number"]),
+        (lambda: Conventions(name=5), ["name", "5", "string"]),
+        (lambda: stdp_window("abc", RULE, "nest"), ["lags", "'abc'"]),
+    ],
+)
+def test_values_that_must_not_be_coerced(call, words):
+    with pytest.raises(ParameterError) as error:
+        call()
+    for word in words:
+        assert word in str(error.value)
+
+
+def test_the_window_refuses_what_the_backend_cannot_represent():
+    with pytest.raises(UnsupportedByBackend, match="SpikeNearestPairRule is not supported by the 'brian2'"):
+        stdp_window([1.0], STDPRule(timing=SpikeNearestPairRule()), "brian2")
+    with pytest.raises(UnsupportedByBackend, match="w_min=0.1 is not supported by the 'nest'"):
+        stdp_window([1.0], STDPRule(weight=AdditiveWeightDependence(0.1, 1.0)), "nest")
+
+
+def test_fixed_point_conductance_flag_must_be_a_boolean():
+    from stdp_validation.fixedpoint import weight_lsb
+
+    with pytest.raises(ParameterError, match="conductance_based must be True or False; got 'yes'"):
+        weight_lsb(4, conductance_based="yes")
+
+
+def test_spike_times_too_long_for_the_coincidence_grid():
+    from dataclasses import replace
+
+    from stdp_validation import CONVENTIONS
+
+    fine = replace(CONVENTIONS["nest"], coincidence_tolerance=1e-12)
+    with pytest.raises(ParameterError, match="too long for coincidence_tolerance"):
+        predict_weights([2e5 + 10], [2e5 + 15], RULE, delay=1.0, initial_weight=0.5, conventions=fine)

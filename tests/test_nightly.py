@@ -88,5 +88,5 @@ def test_the_command_exits_non_zero_on_a_regression(tmp_path, capsys):
 
 def test_bad_nightly_input(tmp_path, capsys):
     assert main(["nightly", "--archive", str(tmp_path), "--backend", "nest", "--slower-factor", "0.5"]) == EXIT_BAD_INPUT
-    assert "slower_factor must be > 1" in capsys.readouterr().err
+    assert "--slower-factor (slower_factor) must be > 1; got 0.5" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []

@@ -165,3 +165,12 @@ def test_a_real_ctrl_c_during_a_brian2_simulation_stops_the_run_and_keeps_what_f
     finished = [(r["backend"], r["protocol"]) for r in results["results"]]
     assert finished == [("nest", "bounds"), ("nest", "pairing"), ("brian2", "bounds")]
     assert "interrupted: results so far are kept" in err
+
+
+def test_result_files_are_readable_by_others(tmp_path):
+    # The atomic write goes through a private temporary file; the result must not stay private.
+    path = tmp_path / "results.json"
+    write_json_atomic(path, {"a": 1})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

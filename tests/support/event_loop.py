@@ -208,6 +208,12 @@ class _Synapse:
         t = self.post_t[j]
         tau = self.timing.tau_plus
         first_after_pre = self.n_pre_at_last_post is None or self.n_pre != self.n_pre_at_last_post
+        # NEST reads posts in windows (t_last, t_pre] with t_last starting at 0: a post at synapse
+        # time <= 0 is in no window: it pairs with nothing, resets nothing and does not stop the
+        # next post being the first of its window.
+        in_window = t > 0.0 and not self.same(t, 0.0)
+        if self.scheme not in (None, "spinnaker") and not in_window:
+            return False, 0.0, None
         self.n_pre_at_last_post = self.n_pre
         if self.scheme is None:  # all-to-all
             if self.n_pre == 0:

@@ -415,3 +415,33 @@ def test_cut_off_equals_the_fixed_point_lookup_table_length(tau, timestep):
     from stdp_validation.fixedpoint import exp_lut
 
     assert exponential_table_length(tau, timestep) == len(exp_lut(tau, timestep))
+
+
+def test_one_train_on_one_side_and_a_list_of_one_train_on_the_other_is_one_synapse():
+    rule = additive()
+    expected = predict([100, 400], [105], rule, "nest")
+    assert predict_weights([100, 400], [[105]], rule, delay=1.0, initial_weight=W0, conventions="nest")[0] == expected
+    assert predict_weights([[100, 400]], [105], rule, delay=1.0, initial_weight=W0, conventions="nest")[0] == expected
+
+
+def test_ragged_batches_are_split_so_memory_follows_the_spike_count():
+    # One synapse with 20,000 + 20,000 spikes among 2,000 one-spike synapses: padding them all
+    # to the longest train would need GBs; each synapse's result is the same as alone.
+    rng = np.random.default_rng(3)
+    long_pre, long_post = np.sort(rng.uniform(0, 1e5, 20000)), np.sort(rng.uniform(0, 1e5, 20000))
+    pre = [long_pre] + [np.array([10.0])] * 1999
+    post = [long_post] + [np.array([15.0])] * 1999
+    rule = additive(w_max=1.0)
+    weights = predict_weights(pre, post, rule, delay=1.0, initial_weight=W0, conventions="brian2")
+    assert weights[0] == predict(long_pre, long_post, rule, "brian2")
+    assert np.all(weights[1:] == predict([10.0], [15.0], rule, "brian2"))
+
+
+def test_nest_windows_start_after_time_zero():
+    # Restricted scheme, delay 0: the post at 0 lies in no window (t_last, t_pre] = (0, 41], so the
+    # post at 22 is the first of the window and pairs with the phantom pre at 0; pre 41 depresses
+    # with the nearest post (28). 0.5 + 0.3·e^(−22/10) − 0.2·e^(−13/20).
+    rule = STDPRule(SpikeNearestPairRule(10.0, 20.0, 0.3, 0.2), AdditiveWeightDependence(0.0, 1.0))
+    got = predict_weights([41.0], [0.0, 22.0, 28.0, 58.0], rule, delay=0.0, initial_weight=0.5,
+                          conventions="nest_nn_restr")[0]
+    assert got == pytest.approx(0.5 + 0.3 * exp(-2.2) - 0.2 * exp(-0.65), abs=EXACT)
