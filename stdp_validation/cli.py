@@ -55,7 +55,17 @@ def _add_spinnaker_cfg(parser):
 
 
 def _backend_options(args):
-    return {"spinnaker": {"cfg_path": args.spinnaker_cfg}} if args.spinnaker_cfg else None
+    """SpiNNaker's board: --spinnaker-cfg, else a machine named in the user's own sPyNNaker cfg."""
+    if "spinnaker" not in (args.backend or ("spinnaker",)):
+        return None
+    from .backends import unavailable_reason
+
+    if unavailable_reason("spinnaker"):
+        return None
+    from .backends.spinnaker import board_cfg_path
+
+    cfg = board_cfg_path(args.spinnaker_cfg)
+    return {"spinnaker": {"cfg_path": cfg}} if cfg else None
 
 
 def build_nightly_parser():

@@ -75,8 +75,19 @@ def _check_options(config):
             raise pytest.UsageError(f"--spinnaker-cfg: {error}") from None
 
 
+def spinnaker_cfg(config):
+    """The board cfg for this session: --spinnaker-cfg, else a machine in the user's sPyNNaker cfg."""
+    from .backends import unavailable_reason
+
+    if unavailable_reason("spinnaker"):
+        return config.getoption("--spinnaker-cfg")
+    from .backends.spinnaker import board_cfg_path
+
+    return board_cfg_path(config.getoption("--spinnaker-cfg"))
+
+
 def pytest_runtest_setup(item):
-    if item.get_closest_marker("hardware") is not None and not item.config.getoption("--spinnaker-cfg"):
+    if item.get_closest_marker("hardware") is not None and not spinnaker_cfg(item.config):
         from .backends.spinnaker import NO_BOARD_REASON
 
         pytest.skip(NO_BOARD_REASON)
@@ -105,8 +116,8 @@ def stdp_run(request):
     cache = {}
 
     def run(backend, protocol, rule=None, **backend_options):
-        if backend == "spinnaker":  # the board named by --spinnaker-cfg, else the virtual board
-            backend_options.setdefault("cfg_path", request.config.getoption("--spinnaker-cfg"))
+        if backend == "spinnaker":  # --spinnaker-cfg, the user's board cfg, else the virtual board
+            backend_options.setdefault("cfg_path", spinnaker_cfg(request.config))
         key = (backend, protocol, rule, tuple(sorted(backend_options.items())))
         if key not in cache:
             protocol_object = get_protocol(protocol)

@@ -122,7 +122,7 @@ KEEP_ENV = "STDP_SPINNAKER_KEEP"
 #: Why board tests skip when no board cfg is given.
 NO_BOARD_REASON = (
     "no SpiNNaker board configured: pass --spinnaker-cfg PATH with [Machine] machine_name + version, "
-    "or spalloc_server"
+    "or spalloc_server (or name the machine in your own ~/.spynnaker.cfg)"
 )
 
 #: Reason of the fixed-point comparisons while ``stdp_validation.fixedpoint`` is missing.
@@ -265,6 +265,41 @@ def _default_cfg_files():
             return []
         files.append(str(path))
     return files
+
+
+def user_cfg_files():
+    """The user cfg files sPyNNaker's ``setup()`` would read, in its order (existing ones only)."""
+    home = Path.home()
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    config_dirs = [Path(p) for p in (os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(os.pathsep) if p]
+    candidates = [d / ".spynnaker.cfg" for d in config_dirs] + [config_home / ".spynnaker.cfg",
+                                                                home / ".spynnaker.cfg"]
+    return [path for path in candidates if path.is_file()]
+
+
+def board_cfg_path(explicit=None):
+    """The cfg naming the board to use: ``explicit`` (``--spinnaker-cfg``) if given, else the
+    user's own sPyNNaker cfg when it names a machine (``machine_name``, ``spalloc_server`` or
+    ``remote_spinnaker_url``) and is not a virtual board; ``None`` means the virtual board.
+
+    The user's cfg is only read to decide this; in virtual mode it is never used.
+    """
+    if explicit:
+        return explicit
+    for path in user_cfg_files():
+        parser = configparser.ConfigParser(inline_comment_prefixes=(";", "#"))
+        try:
+            parser.read_string(path.read_text())
+        except (OSError, UnicodeDecodeError, configparser.Error):
+            continue
+        if not parser.has_section("Machine"):
+            continue
+        machine = parser["Machine"]
+        virtual = machine.get("virtual_board", "False").strip().lower() in ("true", "1", "yes", "on")
+        named = any(machine.get(option, "None").strip() not in ("", "None") for option in _MACHINE_OPTIONS)
+        if named and not virtual:
+            return str(path)
+    return None
 
 
 @dataclass(frozen=True)

@@ -457,3 +457,18 @@ def test_a_developer_home_cfg_does_not_break_the_virtual_run(monkeypatch, tmp_pa
 def test_bad_option_is_rejected():
     with pytest.raises(ParameterError, match="plastic_receptor"):
         SpinnakerBackend(plastic_receptor="excitatory2")
+
+
+def test_a_board_named_in_the_users_own_cfg_is_used(tmp_path, monkeypatch):
+    from stdp_validation.backends.spinnaker import board_cfg_path
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg"))
+    assert board_cfg_path() is None  # no user cfg: the virtual board
+    user = tmp_path / ".spynnaker.cfg"
+    user.write_text("[Machine]\nvirtual_board = True\nversion = 5\n")
+    assert board_cfg_path() is None  # a virtual board in the user's cfg: still virtual
+    user.write_text("[Machine]\nmachine_name = spinn-4.example\nversion = 5\n")
+    assert board_cfg_path() == str(user)
+    assert board_cfg_path("explicit.cfg") == "explicit.cfg"

@@ -31,7 +31,9 @@ PROTOCOL_NAMES = list(PROTOCOLS)
 
 @pytest.fixture(scope="module")
 def board_cfg(request):
-    path = request.config.getoption("--spinnaker-cfg", default=None)
+    from stdp_validation.pytest_plugin import spinnaker_cfg
+
+    path = spinnaker_cfg(request.config)
     if not path:
         pytest.skip(NO_BOARD_REASON)
     return path
