@@ -33,4 +33,10 @@ class Brian2Backend(PyNNBackend):
 
         brian2.prefs.codegen.target = self.codegen_target
         BrianLogger.log_level_warn()  # no INFO lines (integration method choices) on the console
+        # pyNN.brian2's spike sources run on Brian2's default 0.1 ms clock whatever the timestep;
+        # Brian2 warns about it once per network. It is the known defect
+        # "brian2-spike-source-ignores-timestep", reported in every run: keep the console readable.
+        if not getattr(Brian2Backend, "_dt_warning_suppressed", False):
+            BrianLogger.suppress_name("synapses_dt_mismatch")
+            Brian2Backend._dt_warning_suppressed = True
         return super().import_simulator()
