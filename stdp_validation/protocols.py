@@ -36,9 +36,10 @@ from .rules import (
 #: :func:`estimate_cost`).
 MAX_CASES = 20000
 
-#: Default rule of the synthetic protocols: the PyNN example values, w_max 1 so that
-#: A·w_max and A differ only where a backend ignores w_max (w_max 2 would also separate them).
-DEFAULT_RULE = STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.012), AdditiveWeightDependence(0.0, 1.0))
+#: Default rule of the synthetic protocols: the PyNN example amplitudes with w_max = 2 nA, so
+#: that Δw = A·w_max (NEST, Brian2) and Δw = A (sPyNNaker) differ: a backend that drops or adds
+#: the w_max factor fails by a factor of 2 instead of passing unnoticed, as it would at w_max = 1.
+DEFAULT_RULE = STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.012), AdditiveWeightDependence(0.0, 2.0))
 
 #: The seed notebook's rule: SpikePairRule(tau_plus=10, tau_minus=1, A_plus=0.5, A_minus=0.5),
 #: AdditiveWeightDependence(w_min=0, w_max=5).
@@ -399,6 +400,6 @@ def get_rule(label):
 #: Rules the test-suite sweeps over, by label.
 RULES = {
     "pair-additive": DEFAULT_RULE,
-    "pair-multiplicative": STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.012), MultiplicativeWeightDependence(0.0, 1.0)),
-    "nearest-additive": STDPRule(SpikeNearestPairRule(20.0, 20.0, 0.01, 0.012), AdditiveWeightDependence(0.0, 1.0)),
+    "pair-multiplicative": STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.012), MultiplicativeWeightDependence(0.0, 2.0)),
+    "nearest-additive": STDPRule(SpikeNearestPairRule(20.0, 20.0, 0.01, 0.012), AdditiveWeightDependence(0.0, 2.0)),
 }

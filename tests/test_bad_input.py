@@ -129,7 +129,7 @@ ONE_CASE = (Case("a", (10.0,), (15.0,), 0.5),)
         (lambda: Protocol("p", "", (Case("a", (math.nan,), (), 0.5),)), ["pre_spike_times", "nan"]),
         (lambda: Protocol("p", "", (Case("a", (), (5.0, 5.0), 0.5),)), ["post_drive_times", "duplicate", "5.0"]),
         (lambda: Protocol("p", "", (Case("a", (-2.0,), (), 0.5),)), ["pre_spike_times", "-2.0", ">= 0"]),
-        (lambda: Protocol("p", "", (Case("a", (), (), 1.5),)), ["initial_weight", "1.5", "[0.0, 1.0]"]),
+        (lambda: Protocol("p", "", (Case("a", (), (), 2.5),)), ["initial_weight", "2.5", "[0.0, 2.0]"]),
         (lambda: Protocol("p", "", ONE_CASE * 2), ["case labels must be unique"]),
         (lambda: Protocol("p", "", ONE_CASE, network="ring"), ["network", "'ring'", "'source'"]),
         (lambda: window_protocol([-200.0]), ["lags", "-200.0", "-100.0"]),

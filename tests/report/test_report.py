@@ -297,12 +297,15 @@ def test_window_zero_crossings_and_cross_backend_conventions(report):
     assert "Zero crossings differ by <strong>2 ms</strong> = 2·d" in cross
     for convention in ("amplitude_scaling", "dendritic_delay_fraction", "update_timing", "zero_lag"):
         assert f"<code>{convention}</code>" in cross
-    assert "brian2: Δw(s = 0) = 0.01" in cross and "nest: Δw(s = 0) = 0 " in cross
-    # amplitude per rule: equal with w_max = 1 (window), 5× apart with the seed's w_max = 5
+    # The default rule: A_plus = 0.01, w_max = 2; Brian2 potentiates fully at lag 0, NEST ignores it.
+    assert "brian2: Δw(s = 0) = 0.02" in cross and "nest: Δw(s = 0) = 0 " in cross
+    # amplitude per rule: A·w_max = 0.02 / −0.024 on NEST and Brian2 against A on sPyNNaker with the
+    # window's w_max = 2; 2.5 against 0.5 with the seed's w_max = 5.
     amplitude = re.search(r"<td>amplitude .*?</tr>", cross).group(0)
     window_rule, seed_rule = amplitude.split("(window, ")[1], amplitude.split("(seed; ")[1]
-    for backend in ("nest", "brian2", "spinnaker"):
-        assert f"{backend} 0.01 / -0.012" in window_rule
+    for backend in ("nest", "brian2"):
+        assert f"{backend} 0.02 / -0.024" in window_rule
+    assert "spinnaker 0.01 / -0.012" in window_rule
     assert "nest 2.5 / -2.5" in seed_rule and "brian2 2.5 / -2.5" in seed_rule and "spinnaker 0.5 / -0.5" in seed_rule
     assert "multiplicative rules scale by (w_max − w) and (w − w_min) on every backend" in amplitude
     assert "pynn-dendritic-delay-fraction" in cross
