@@ -1,0 +1,29 @@
+"""The README's Python examples run, and print what the README says they print."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
+def test_readme_python_block(block):
+    namespace = {}
+    exec(compile(block, str(README), "exec"), namespace)  # the example runs as written
+    # Lines "expression\n# -> array([value])" or "expression  # → array([value])" state results.
+    lines = block.splitlines()
+    checked = 0
+    for index, line in enumerate(lines):
+        claim = re.search(r"#\s*(?:->|→)\s*array\(\[([-0-9.e, ]+)\]\)", line)
+        if not claim:
+            continue
+        source = line[: line.index("#")].strip() or lines[index - 1].split("#")[0].strip()
+        value = eval(source, namespace)  # noqa: S307 - the README's own example
+        expected = [float(v) for v in claim.group(1).split(",")]
+        np.testing.assert_allclose(np.atleast_1d(value), expected, rtol=0, atol=5e-9)
+        checked += 1
+    assert checked or "# ->" not in block and "# →" not in block
