@@ -336,7 +336,11 @@ def _pairing(problem):
     fraction = conv.dendritic_delay_fraction
     pre = _Trains(problem.pre, (1.0 - fraction) * problem.delay, resolution)
     post = _Trains(problem.post, fraction * problem.delay, resolution)
-    post_undelayed = _Trains(problem.post, np.zeros(len(problem.post)), resolution)
+    # Undelayed post times matter only to sPyNNaker's history, window clamp and nearest rule.
+    needs_undelayed = (conv.post_history_limit is not None or not conv.post_at_zero_potentiates
+                       or (problem.rule.is_nearest and conv.nearest_scheme == "spinnaker"))
+    post_undelayed = (_Trains(problem.post, np.zeros(len(problem.post)), resolution) if needs_undelayed
+                      else None)
 
     # Partners: how many presynaptic spikes a postsynaptic spike pairs with (by time order),
     # and vice versa, under the zero-lag rule.
