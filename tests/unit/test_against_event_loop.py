@@ -7,16 +7,13 @@ timing rules and both weight dependences.
 
 Spike times mix a 1 ms grid (so lag 0, lag = ±delay and pre/post coincidences are frequent)
 with "continuous" times on a 0.1 µs grid. The 0.1 µs grid is far coarser than the 1 ns
-coincidence tolerance, so no two times fall within a tolerance of each other by accident:
-the one place where the two models define "simultaneous" differently (see
-``test_reference_treats_times_closer_than_the_tolerance_as_simultaneous``) stays out of the
-property tests.
+coincidence tolerance, so two times are simultaneous only when they are meant to be (times
+closer than the tolerance are tested on their own in the last section).
 
-The last section holds the discrepancies between the vectorised model and the backend fact
-sheets (``/work/shared/facts``), each as a strict xfail naming the problem. Backend behaviour
-the project deliberately reports as a known defect (stdp_validation/defects.py: Brian2
-ignoring the multiplicative rule, one-sided clipping on NEST and Brian2, NEST's A_plus = 0)
-is not repeated here: there the reference predicts the intended PyNN semantics on purpose.
+The last section holds the cases where the first vectorised model disagreed with the backend
+fact sheets (the project's shared research notes), now regression tests, and the one deliberate
+difference: where a backend leaves the bounds with negative amplitudes (stdp_validation/defects.py)
+the reference predicts the intended PyNN semantics and the backend's behaviour is a known defect.
 """
 
 from dataclasses import replace
