@@ -18,7 +18,7 @@ Two network shapes exist:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -107,7 +107,6 @@ class Protocol:
     trailing_pre_gap: float | None = 100.0
     parameter_name: str = ""
     seed: int | None = None
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         validate_protocol(self)
