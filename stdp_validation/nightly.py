@@ -27,24 +27,6 @@ DEFAULT_SLOWER_FACTOR = 1.5
 DEFAULT_MIN_SECONDS = 1.0
 
 
-def night_directory(archive, date=None):
-    """A new folder ``archive/<date>`` (``-2``, ``-3`` … when the night already ran)."""
-    archive = Path(archive)
-    date = date or _dt.date.today().isoformat()
-    try:
-        archive.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ParameterError(f"--archive {str(archive)!r} cannot be created: {error.strerror}") from None
-    for attempt in range(1, 1000):
-        candidate = archive / (date if attempt == 1 else f"{date}-{attempt}")
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            continue
-    raise ParameterError(f"--archive {str(archive)!r}: could not create a folder for {date}")
-
-
 def previous_night(archive, current):
     """The newest night folder in ``archive`` before ``current`` that has a results.json."""
     nights = sorted(p for p in Path(archive).iterdir() if p.is_dir() and (p / "results.json").exists()
@@ -118,20 +100,16 @@ def compare_nights(previous_dir, current_dir, slower_factor=DEFAULT_SLOWER_FACTO
 
 def run_nightly(archive, *, backends=("spinnaker",), backend_options=None, protocols=None, slower_factor=DEFAULT_SLOWER_FACTOR,
                 date=None, progress=None):
-    """Run the suite into tonight's folder, compare with the previous night; return (folder, comparison)."""
+    """Run the suite into ``archive/<date>[-N]/``, compare with the previous night; return (folder, comparison)."""
     from .report import write_report
-    from .validation import plan_validation, run_validation
+    from .validation import run_validation
 
     if not slower_factor > 1.0:
         raise ParameterError(f"--slower-factor (slower_factor) must be > 1; got {slower_factor!r}")
-    plan_validation(backends, protocols, backend_options=backend_options)  # bad input fails before any folder
-    night = night_directory(archive, date)
-    run = run_validation(backends, protocols, out_dir=night, command="stdp-validate nightly", progress=progress,
-                         backend_options=backend_options)
-    # run_validation made its own timestamped folder inside the night; flatten it.
-    for item in run.directory.iterdir():
-        item.rename(night / item.name)
-    run.directory.rmdir()
+    run = run_validation(backends, protocols, out_dir=archive, command="stdp-validate nightly", progress=progress,
+                         backend_options=backend_options, folder_name=date or _dt.date.today().isoformat(),
+                         out_option="--archive")
+    night = run.directory
     write_report(night)
     earlier = previous_night(archive, night)
     if earlier is None:

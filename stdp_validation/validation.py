@@ -36,24 +36,29 @@ def utc_now():
     return _dt.datetime.now(_dt.timezone.utc).isoformat()
 
 
-def make_run_directory(out_dir):
-    """A new, unique folder ``out_dir/<timestamp>`` (never shared by two concurrent runs)."""
-    out_dir = Path(out_dir)
+def new_folder(parent, name, option="--out"):
+    """A new folder ``parent/name`` (``name-2``, ``name-3`` … when taken), never shared by two
+    concurrent runs; a bad ``parent`` raises :class:`ParameterError` naming ``option``."""
+    parent = Path(parent)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise ParameterError(f"--out {str(out_dir)!r} cannot be created: {error.strerror}") from None
-    if not os.access(out_dir, os.W_OK | os.X_OK):
-        raise ParameterError(f"--out {str(out_dir)!r} is not writable")
-    stamp = utc_timestamp()
-    for attempt in range(1000):
-        candidate = out_dir / (stamp if attempt == 0 else f"{stamp}-{attempt}")
+        raise ParameterError(f"{option} {str(parent)!r} cannot be created: {error.strerror}") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ParameterError(f"{option} {str(parent)!r} is not writable")
+    for attempt in range(1, 1000):
+        candidate = parent / (name if attempt == 1 else f"{name}-{attempt}")
         try:
             candidate.mkdir()
             return candidate
         except FileExistsError:
             continue
-    raise ParameterError(f"--out {str(out_dir)!r}: could not create a unique run folder")
+    raise ParameterError(f"{option} {str(parent)!r}: could not create a new folder {name!r}")
+
+
+def make_run_directory(out_dir):
+    """A new folder ``out_dir/<ISO-8601 timestamp>`` for one run."""
+    return new_folder(out_dir, utc_timestamp())
 
 
 @dataclass
@@ -134,18 +139,19 @@ def plan_validation(backends=None, protocols=None, *, rule=None, seed=None, back
 
 
 def run_validation(backends=None, protocols=None, out_dir="reports", command=None, progress=None, rule=None,
-                   seed=None, backend_options=None):
+                   seed=None, backend_options=None, folder_name=None, out_option="--out"):
     """Run every protocol on every available backend; return the :class:`ValidationRun`.
 
-    ``progress`` is called with one line of text per step (default: print to stderr).
-    Everything is checked (names, rule, seed, options, output folder) before anything runs.
+    The run writes ``out_dir/<folder_name>`` (default: an ISO-8601 timestamp). ``progress`` is
+    called with one line of text per step (default: print to stderr). Everything is checked
+    (names, rule, seed, options, output folder) before anything runs.
     """
     built, runners, skipped, unsupported = plan_validation(
         backends, protocols, rule=rule, seed=seed, backend_options=backend_options
     )
     progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
-    run = ValidationRun(make_run_directory(out_dir), command or "stdp-validate", list(runners) + list(skipped),
-                        list(built))
+    directory = new_folder(out_dir, folder_name or utc_timestamp(), out_option)
+    run = ValidationRun(directory, command or "stdp-validate", list(runners) + list(skipped), list(built))
     run.skipped = skipped
     run.unsupported = unsupported
     for name, reason in skipped.items():
