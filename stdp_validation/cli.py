@@ -1,12 +1,17 @@
 """The ``stdp-validate`` command.
 
-``stdp-validate`` runs every protocol on every installed default backend, prints a summary
-and writes ``reports/<timestamp>/results.json`` plus the observations. Exit status: 0 when
-every case passed or failed only through a known defect, 1 when a case failed or a run
-raised, 2 for bad input (nothing was run), 130 when interrupted.
+``stdp-validate [run] [options]``
+    the main job: every protocol on every installed default backend; prints a summary and
+    writes ``reports/<timestamp>/`` (results.json, observations, index.html).
+``stdp-validate revalidate PATH``
+    compares saved observations (a JSON file or a run folder) with the reference again,
+    anywhere, without a simulator.
+``stdp-validate nightly --archive DIR``
+    the board suite into ``DIR/<date>/``, compared with the previous night.
 
-``stdp-validate revalidate PATH`` compares saved observations (a JSON file or a run folder)
-with the reference again, anywhere, without a simulator.
+Exit status: 0 when cases were validated and none failed (known defects allowed); 1 when a
+case or toolchain check failed, a run raised, or nothing was validated; 2 for bad input
+(nothing was run); 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -16,73 +21,12 @@ import shlex
 import sys
 from pathlib import Path
 
-from .backends import BACKENDS, DEFAULT_BACKENDS
 from .errors import ParameterError
-from .protocols import PROTOCOLS, RULES
+from .protocols import RULES
+from .run.options import BACKEND, PROTOCOL, SPINNAKER_CFG
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="stdp-validate",
-        description="Validate pair-based STDP on simulators against the reference model.",
-        epilog="Subcommands: 'stdp-validate revalidate PATH' re-checks saved observations; "
-        "'stdp-validate nightly --archive DIR' runs the board suite and flags regressions. "
-        "Exit status 0: all passed (known defects allowed); 1: a case failed; 2: bad input.",
-    )
-    parser.add_argument("--backend", action="append", metavar="NAME",
-                        help=f"backend to run, repeatable; one of {', '.join(sorted(BACKENDS))} "
-                        f"(default: {', '.join(DEFAULT_BACKENDS)})")
-    parser.add_argument("--protocol", action="append", metavar="NAME",
-                        help=f"protocol to run, repeatable; one of {', '.join(PROTOCOLS)} (default: all)")
-    parser.add_argument("--rule", metavar="LABEL",
-                        help=f"run the synthetic protocols under this rule instead of their own; one of "
-                        f"{', '.join(RULES)} (the seed network keeps its rule)")
-    parser.add_argument("--seed", type=_non_negative_int, metavar="N",
-                        help="random seed of the poisson protocol (default: fixed, 20261126)")
-    parser.add_argument("--out", default="reports", metavar="DIR",
-                        help="folder for the run's report folder (default: reports/)")
-    _add_spinnaker_cfg(parser)
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
-    return parser
-
-
-def _add_spinnaker_cfg(parser):
-    parser.add_argument("--spinnaker-cfg", metavar="PATH",
-                        help="sPyNNaker cfg naming a board ([Machine] machine_name + version, or spalloc_server); "
-                        "without it SpiNNaker runs on its virtual board")
-
-
-def _backend_options(args):
-    """SpiNNaker's board: --spinnaker-cfg, else a machine named in the user's own sPyNNaker cfg."""
-    if "spinnaker" not in (args.backend or ("spinnaker",)):
-        return None
-    from .backends import unavailable_reason
-
-    if unavailable_reason("spinnaker"):
-        return None
-    from .backends.spinnaker import board_cfg_path
-
-    cfg = board_cfg_path(args.spinnaker_cfg)
-    return {"spinnaker": {"cfg_path": cfg}} if cfg else None
-
-
-def build_nightly_parser():
-    from .nightly import DEFAULT_SLOWER_FACTOR
-
-    parser = argparse.ArgumentParser(
-        prog="stdp-validate nightly",
-        description="Run the suite into ARCHIVE/<date>/, compare with the previous night, exit 1 on a regression.",
-    )
-    parser.add_argument("--archive", required=True, metavar="DIR", help="folder that keeps one sub-folder per night")
-    _add_spinnaker_cfg(parser)
-    parser.add_argument("--backend", action="append", metavar="NAME", help="backends (default: spinnaker)")
-    parser.add_argument("--protocol", action="append", metavar="NAME", help="protocols (default: all)")
-    parser.add_argument("--slower-factor", type=float, default=DEFAULT_SLOWER_FACTOR, metavar="X",
-                        help=f"flag a timing phase slower than X times last night's (default {DEFAULT_SLOWER_FACTOR})")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
-    return parser
+SUBCOMMANDS = ("run", "revalidate", "nightly")
 
 
 def _non_negative_int(text):
@@ -95,36 +39,108 @@ def _non_negative_int(text):
     return value
 
 
-def build_revalidate_parser():
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number; got {text!r}") from None
+    return value
+
+
+def build_parser():
+    """The command's parser: one sub-parser per subcommand, shared options defined once."""
+    from .run.nightly import DEFAULT_SLOWER_FACTOR
+
     parser = argparse.ArgumentParser(
-        prog="stdp-validate revalidate",
-        description="Compare saved observations with the reference model again (no simulator needed).",
+        prog="stdp-validate",
+        description="Validate pair-based STDP on simulators against the reference model. Without a subcommand, "
+        "'run' (the main job) is meant.",
+        epilog="Exit status 0: validated, nothing failed (known defects allowed); 1: a case failed or nothing was "
+        "validated; 2: bad input; 130: interrupted.",
     )
-    parser.add_argument("path", help="an observation JSON file, or a run folder with observations/")
+    commands = parser.add_subparsers(dest="command", metavar="{run,revalidate,nightly}")
+    run = commands.add_parser("run", help="the main job (the default)",
+                              description="Run every protocol on every installed default backend.")
+    for option in (BACKEND, PROTOCOL):
+        option.add_to(run)
+    run.add_argument("--rule", metavar="LABEL",
+                     help=f"run the synthetic protocols under this rule instead of their own; one of "
+                     f"{', '.join(RULES)} (the seed network keeps its rule)")
+    run.add_argument("--seed", type=_non_negative_int, metavar="N",
+                     help="random seed of the poisson protocol (default: fixed, 20261126)")
+    run.add_argument("--out", default="reports", metavar="DIR",
+                     help="folder for the run's report folder (default: reports/)")
+    SPINNAKER_CFG.add_to(run)
+    run.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    revalidate = commands.add_parser("revalidate", help="re-check saved observations without a simulator",
+                                     description="Compare saved observations with the reference model again.")
+    revalidate.add_argument("path", help="an observation JSON file, or a run folder with observations/")
+
+    nightly = commands.add_parser("nightly", help="the nightly board job with regression checks",
+                                  description="Run the suite into ARCHIVE/<date>/, compare with the previous night, "
+                                  "exit 1 on a regression.")
+    nightly.add_argument("--archive", required=True, metavar="DIR", help="folder that keeps one sub-folder per night")
+    SPINNAKER_CFG.add_to(nightly)
+    BACKEND.add_to(nightly, help="backends (default: spinnaker)")
+    PROTOCOL.add_to(nightly)
+    nightly.add_argument("--slower-factor", type=_positive_float, default=DEFAULT_SLOWER_FACTOR, metavar="X",
+                         help=f"flag a timing phase slower than X times last night's (default {DEFAULT_SLOWER_FACTOR})")
+    nightly.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if argv[:1] in (["-h"], ["--help"]):
+        parser.print_help()
+        print("\noptions of the main job (stdp-validate run):")
+        parser.parse_args(["run", "--help"])
+    if not argv or argv[0] not in SUBCOMMANDS:
+        argv = ["run", *argv]
+    args = parser.parse_args(argv)
     try:
-        if argv[:1] == ["revalidate"]:
-            return revalidate_command(build_revalidate_parser().parse_args(argv[1:]))
-        if argv[:1] == ["nightly"]:
-            return nightly_command(build_nightly_parser().parse_args(argv[1:]))
-        return validate_command(build_parser().parse_args(argv), argv)
+        if args.command == "revalidate":
+            return revalidate_command(args)
+        if args.command == "nightly":
+            return nightly_command(args)
+        return validate_command(args, argv[1:])
     except ParameterError as error:
         print(f"stdp-validate: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 
+def backend_options(backends, spinnaker_cfg):
+    """Backend options from the command line: SpiNNaker's board cfg (``--spinnaker-cfg``, else a
+    machine named in the user's own sPyNNaker cfg). A cfg given without the spinnaker backend
+    is an error, not silently ignored."""
+    from .backends import DEFAULT_BACKENDS, unavailable_reason
+
+    selected = backends or DEFAULT_BACKENDS
+    if "spinnaker" not in selected:
+        if spinnaker_cfg:
+            raise ParameterError(f"--spinnaker-cfg {spinnaker_cfg!r} is given but no SpiNNaker backend is selected "
+                                 f"(--backend {' --backend '.join(selected)}); add --backend spinnaker or drop it")
+        return None
+    if unavailable_reason("spinnaker"):
+        return None
+    from .backends.spinnaker import board_cfg_path
+
+    cfg = board_cfg_path(spinnaker_cfg)
+    return {"spinnaker": {"cfg_path": cfg}} if cfg else None
+
+
 def validate_command(args, argv):
     from .report import write_report
-    from .validation import run_validation, summary_table
+    from .run.orchestration import run_validation
+    from .run.summary import summary_table
 
     progress = (lambda line: None) if args.quiet else None
     command = shlex.join(["stdp-validate", *argv])
     run = run_validation(args.backend, args.protocol, args.out, command=command, progress=progress,
-                         rule=args.rule, seed=args.seed, backend_options=_backend_options(args))
+                         rule=args.rule, seed=args.seed, backend_options=backend_options(args.backend,
+                                                                                         args.spinnaker_cfg))
     print(summary_table(run))
     print(f"results: {run.results_file}")
     print(f"report: {write_report(run.directory)}")
@@ -134,12 +150,13 @@ def validate_command(args, argv):
 
 
 def nightly_command(args):
-    from .nightly import run_nightly
+    from .run.nightly import run_nightly
 
     progress = (lambda line: None) if args.quiet else None
-    night, comparison = run_nightly(args.archive, backends=args.backend or ("spinnaker",),
-                                    backend_options=_backend_options(args), protocols=args.protocol,
-                                    slower_factor=args.slower_factor, progress=progress)
+    backends = args.backend or ("spinnaker",)
+    night, comparison = run_nightly(args.archive, backends=backends,
+                                    backend_options=backend_options(backends, args.spinnaker_cfg),
+                                    protocols=args.protocol, slower_factor=args.slower_factor, progress=progress)
     for line in comparison["changes"]:
         print(f"change: {line}")
     for line in comparison["regressions"]:
@@ -149,35 +166,40 @@ def nightly_command(args):
     return EXIT_FAILED if comparison["regressions"] else EXIT_OK
 
 
-def revalidate_command(args):
-    from .observation import Observation
-    from .validation import result_from_observation
-
-    path = Path(args.path)
+def observation_files(path):
+    """The observation files of ``path``: the file itself, or a run folder's observations."""
+    path = Path(path)
     if path.is_dir():
         files = sorted((path / "observations").glob("*.json")) or sorted(path.glob("*.json"))
-        files = [f for f in files if f.name != "results.json"]
+        files = [f for f in files if f.name not in ("results.json", "regressions.json")]
         if not files:
             raise ParameterError(f"PATH {str(path)!r} holds no observation JSON files")
-    elif path.exists():
-        files = [path]
-    else:
-        raise ParameterError(f"PATH {str(path)!r} does not exist")
-    failed = False
-    unreadable = []
-    for file in files:
+        return files
+    if path.exists():
+        return [path]
+    raise ParameterError(f"PATH {str(path)!r} does not exist")
+
+
+def revalidate_command(args):
+    from .results.compare import evaluate
+    from .results.observation import Observation
+
+    failed, unreadable = False, []
+    for file in observation_files(args.path):
         try:
-            result = result_from_observation(Observation.load(file), str(file))
+            observation = Observation.load(file)
+            result = evaluate(observation, str(file))
         except ParameterError as error:  # name the file, check the others
             unreadable.append(file)
             print(f"stdp-validate: error: {file}: {error}", file=sys.stderr)
             continue
-        failed |= result.failed
+        failed |= result.status.value in ("fail", "not_run")
+        counts = result.counts
+        line = (f"{file}: {result.backend_label} {result.protocol} ({result.rule}): {result.status.value}: "
+                f"{counts['pass']} passed, {counts['fail']} failed, {counts['known_defect']} known defects")
+        if counts["not_run"]:
+            line += f", {counts['not_run']} not run ({result.execution.label}: no weights to compare)"
         ratio = result.worst_error_ratio
-        line = (f"{file}: {result.backend} {result.protocol} ({result.rule}): {result.count('pass')} passed, "
-                f"{result.count('fail')} failed, {result.count('known_defect')} known defects")
-        if result.count("not_run"):
-            line += f", {result.count('not_run')} not run (virtual board: no weights to compare)"
         print(line + (f", worst error/tolerance {ratio:.3g}" if ratio is not None else ""))
     if unreadable:
         return EXIT_BAD_INPUT

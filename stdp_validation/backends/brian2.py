@@ -2,7 +2,8 @@
 
 Conventions (``CONVENTIONS["brian2"]``): the whole delay is axonal
 (``dendritic_delay_fraction`` must be 0; PyNN's default 1 raises), additive amplitudes are
-scaled by w_max, every update is immediate, a lag-0 pair counts as full potentiation.
+scaled by w_max, every update is immediate, a lag-0 pair counts as full potentiation
+(``pyNN/brian2/standardmodels/synapses.py`` ``STDPMechanism``, PyNN 0.13.0).
 
 Code generation: the ``numpy`` target. Measured on a 2-core machine for a 101-synapse window:
 numpy 3.4 s for the first run in a process and 1.8 s for each further one; Cython 57 s cold
@@ -12,23 +13,20 @@ the compiled code is not reused). Weights are identical on both targets.
 
 from __future__ import annotations
 
-from .pynn_runner import PyNNBackend
+from .pynn import PyNNBackend
 
 
 class Brian2Backend(PyNNBackend):
     name = "brian2"
     module = "pyNN.brian2"
-    distribution = "brian2"
+    distributions = ("PyNN", "brian2")
+    required_modules = ("pyNN", "brian2")
     dendritic_delay_fraction = 0.0  # pyNN.brian2 raises ValueError for anything else
     codegen_target = "numpy"
-
-    @classmethod
-    def required_modules(cls):
-        return ("pyNN", "brian2")
+    _dt_warning_suppressed = False
 
     def import_simulator(self):
         import brian2
-
         from brian2.utils.logger import BrianLogger
 
         brian2.prefs.codegen.target = self.codegen_target
@@ -36,7 +34,7 @@ class Brian2Backend(PyNNBackend):
         # pyNN.brian2's spike sources run on Brian2's default 0.1 ms clock whatever the timestep;
         # Brian2 warns about it once per network. It is the known defect
         # "brian2-spike-source-ignores-timestep", reported in every run: keep the console readable.
-        if not getattr(Brian2Backend, "_dt_warning_suppressed", False):
+        if not Brian2Backend._dt_warning_suppressed:
             BrianLogger.suppress_name("synapses_dt_mismatch")
             Brian2Backend._dt_warning_suppressed = True
         return super().import_simulator()

@@ -2,7 +2,7 @@
 
 Conventions (``CONVENTIONS["nest"]``): the whole delay is dendritic, additive amplitudes are
 scaled by w_max, potentiation is applied at the next presynaptic spike, lag-0 pairs are
-ignored. Choices made here:
+ignored (NEST ``models/stdp_synapse.h``, v3.10). Choices made here:
 
 * ``spike_precision="on_grid"``: postsynaptic spikes on the time grid (``iaf_psc_exp``), so
   that edge cases with exact coincidences (lag 0, lag = ±delay) are reproducible. PyNN's
@@ -18,9 +18,11 @@ from __future__ import annotations
 import os
 import warnings
 
+import numpy as np
+
 from ..conventions import CONVENTIONS
-from ..errors import UnsupportedByBackend
-from .pynn_runner import DRIVE_DELAY, PyNNBackend
+from ..errors import ParameterError
+from .pynn import PyNNBackend
 
 #: NEST model and conventions name per nearest-neighbour scheme.
 NEAREST_MODELS = {
@@ -28,28 +30,31 @@ NEAREST_MODELS = {
     "nest_nn_pre_centered": "stdp_nn_pre_centered_synapse",
     "nest_nn_restr": "stdp_nn_restr_synapse",
 }
+SPIKE_PRECISIONS = ("on_grid", "off_grid")
 
 
 class NestBackend(PyNNBackend):
     name = "nest"
     module = "pyNN.nest"
-    distribution = "nest-simulator"
+    distributions = ("PyNN", "nest-simulator")
+    required_modules = ("pyNN", "nest")
     dendritic_delay_fraction = 1.0  # pyNN.nest raises ValueError for anything else
 
     def __init__(self, spike_precision="on_grid", nearest="nest_nn_symm"):
-        super().__init__()
-        if spike_precision not in ("on_grid", "off_grid"):
-            raise UnsupportedByBackend(f"spike_precision must be 'on_grid' or 'off_grid'; got {spike_precision!r}")
+        if spike_precision not in SPIKE_PRECISIONS:
+            raise ParameterError(f"spike_precision must be one of {SPIKE_PRECISIONS}; got {spike_precision!r}")
         if nearest not in NEAREST_MODELS:
-            raise UnsupportedByBackend(f"nearest must be one of {sorted(NEAREST_MODELS)}; got {nearest!r}")
+            raise ParameterError(f"nearest must be one of {sorted(NEAREST_MODELS)}; got {nearest!r}")
         self.spike_precision = spike_precision
         self.nearest = nearest
         # Precise (off-grid) post spikes have no processing offset the reference must know about.
         self.firing_latency_steps = 1 if spike_precision == "on_grid" else 0
 
-    @classmethod
-    def required_modules(cls):
-        return ("pyNN", "nest")
+    @property
+    def options(self):
+        defaults = {"spike_precision": "on_grid", "nearest": "nest_nn_symm"}
+        current = {"spike_precision": self.spike_precision, "nearest": self.nearest}
+        return {k: v for k, v in current.items() if v != defaults[k]}
 
     def import_simulator(self):
         os.environ.setdefault("PYNEST_QUIET", "1")
@@ -60,21 +65,19 @@ class NestBackend(PyNNBackend):
             warnings.filterwarnings("ignore", category=UserWarning, module="nest")
             return super().import_simulator()
 
-    def setup(self, sim, protocol):
-        sim.setup(timestep=protocol.timestep, min_delay=min(protocol.delay, DRIVE_DELAY),
-                  spike_precision=self.spike_precision)
+    def setup(self, sim, timestep, min_delay):
+        sim.setup(timestep=timestep, min_delay=min_delay, spike_precision=self.spike_precision)
 
-    def conventions_for(self, rule, protocol):
+    def conventions(self, rule, protocol):
         name = self.nearest if rule.is_nearest else "nest"
         return CONVENTIONS[name].with_timestep(protocol.timestep)
 
-    def check_rule(self, rule):
-        super().check_rule(rule)
-        if rule.is_nearest and rule.timing.A_plus == 0:
-            raise UnsupportedByBackend(
-                "A_plus=0 is not supported by NEST's nearest-neighbour models (alpha = A_minus/A_plus); "
-                "allowed: A_plus != 0"
-            )
+    def supports(self, rule, protocol):
+        reason = super().supports(rule, protocol)
+        if reason is None and rule.is_nearest and rule.timing.A_plus == 0:
+            return ("A_plus=0 is not supported by NEST's nearest-neighbour models (alpha = A_minus/A_plus); "
+                    "allowed: A_plus != 0")
+        return reason
 
     def plastic_synapse(self, sim, rule, delay, weight):
         if not rule.is_nearest:
@@ -91,7 +94,11 @@ class NestBackend(PyNNBackend):
             Wmax=1000.0 * bounds.w_max,
         )
 
-    def set_weights(self, projection, weights):
-        if projection.synapse_type.__class__.__name__.startswith("stdp_nn"):
-            weights = [1000.0 * w for w in weights]  # native: pA, read back ×0.001 by PyNN
-        super().set_weights(projection, weights)
+    def connect_plastic(self, sim, pre, post, rule, delay, initial_weights, receptor):
+        if not rule.is_nearest or len(set(initial_weights)) == 1:
+            return super().connect_plastic(sim, pre, post, rule, delay, initial_weights, receptor)
+        # Native models take native units (pA or nS) in Projection.set too; PyNN reads back ×0.001.
+        synapse = self.plastic_synapse(sim, rule, delay, rule.weight.w_min)
+        projection = sim.Projection(pre, post, sim.OneToOneConnector(), synapse, receptor_type=receptor)
+        projection.set(weight=np.diag(1000.0 * np.asarray(initial_weights, dtype=float)))
+        return projection

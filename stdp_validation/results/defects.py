@@ -18,10 +18,15 @@ class KnownDefect:
     title: str
     evidence: str
     reproducer: str
-    applies: Callable  # (rule) -> bool
+    #: Whether the defect applies to an observation of ``backend``: ``(observation) -> bool``.
+    applies: Callable
 
     def to_dict(self):
         return {key: getattr(self, key) for key in ("id", "backend", "title", "evidence", "reproducer")}
+
+
+def _negative_amplitude(rule):
+    return rule.timing.A_plus < 0 or rule.timing.A_minus < 0
 
 
 KNOWN_DEFECTS = (
@@ -32,7 +37,7 @@ KNOWN_DEFECTS = (
         evidence="pyNN/brian2/standardmodels/synapses.py STDPMechanism has fixed additive equations; the weight "
         "dependence classes only translate w_min and w_max. Weights are bit-identical to the additive rule.",
         reproducer="tests/backends/test_known_defects.py::test_brian2_multiplicative_weight_dependence",
-        applies=lambda rule: rule.is_multiplicative,
+        applies=lambda observation: observation.rule.is_multiplicative,
     ),
     KnownDefect(
         id="brian2-negative-amplitude-bounds",
@@ -41,7 +46,7 @@ KNOWN_DEFECTS = (
         evidence="Pre events clip only at w_min and post events only at w_max (PyNN issues #526, #676); with "
         "A_plus < 0 a post event lowers w below w_min unclipped.",
         reproducer="tests/backends/test_known_defects.py::test_brian2_bounds_with_negative_amplitude",
-        applies=lambda rule: rule.timing.A_plus < 0 or rule.timing.A_minus < 0,
+        applies=lambda observation: _negative_amplitude(observation.rule),
     ),
     KnownDefect(
         id="nest-negative-amplitude-bounds",
@@ -50,7 +55,7 @@ KNOWN_DEFECTS = (
         evidence="stdp_synapse::facilitate_ clips only at Wmax and depress_ only at 0; negative lambda pushes w "
         "past the other bound.",
         reproducer="tests/backends/test_known_defects.py::test_nest_bounds_with_negative_amplitude",
-        applies=lambda rule: rule.timing.A_plus < 0 or rule.timing.A_minus < 0,
+        applies=lambda observation: _negative_amplitude(observation.rule),
     ),
     KnownDefect(
         id="spinnaker-negative-amplitude-bounds",
@@ -59,7 +64,7 @@ KNOWN_DEFECTS = (
         evidence="The additive weight update clips only at w_max after potentiation and only at w_min after "
         "depression (weight_additive_one_term_impl.h); reverse STDP crosses the other bound.",
         reproducer="tests/unit/test_against_event_loop.py::test_spinnaker_negative_amplitude_is_a_known_defect_of_the_board",
-        applies=lambda rule: rule.timing.A_plus < 0 or rule.timing.A_minus < 0,
+        applies=lambda observation: _negative_amplitude(observation.rule),
     ),
     KnownDefect(
         id="nest-a-plus-zero-disables-depression",
@@ -68,7 +73,7 @@ KNOWN_DEFECTS = (
         evidence="PyNN maps A_plus to lambda and A_minus to alpha = A_minus/A_plus; NEST depresses by "
         "alpha·lambda·Wmax, which is 0 when lambda = 0 (pyNN/nest/standardmodels/synapses.py).",
         reproducer="tests/backends/test_known_defects.py::test_nest_depression_with_zero_a_plus",
-        applies=lambda rule: rule.timing.A_plus == 0 and rule.timing.A_minus != 0,
+        applies=lambda observation: observation.rule.timing.A_plus == 0 and observation.rule.timing.A_minus != 0,
     ),
 )
 
@@ -81,7 +86,7 @@ NETWORK_DEFECTS = (
         evidence="pyNN.brian2 STDPMechanism raises ValueError for the PyNN default dendritic_delay_fraction=1; "
         "pyNN.nest raises for anything but 1 (PyNN issue #803).",
         reproducer="tests/backends/test_known_defects.py::test_default_stdp_script_runs_on_brian2",
-        applies=lambda rule: False,
+        applies=lambda observation: False,
     ),
     KnownDefect(
         id="brian2-spike-source-ignores-timestep",
@@ -91,11 +96,11 @@ NETWORK_DEFECTS = (
         "setup(timestep=0.01) a spike at 10.03 ms is emitted at 10.0 ms. Weights still match the reference, "
         "which uses the recorded times; the protocol's intended times are not honoured.",
         reproducer="tests/backends/test_known_defects.py::test_brian2_spike_sources_follow_the_timestep",
-        applies=lambda rule: False,
+        applies=lambda observation: False,
     ),
 )
 
 
-def defects_for(backend, rule):
-    """Known defects of ``backend`` that apply to ``rule``."""
-    return [defect for defect in KNOWN_DEFECTS if defect.backend == backend and defect.applies(rule)]
+def defects_for(observation):
+    """Known defects that apply to ``observation`` (its backend, rule and conventions)."""
+    return [d for d in KNOWN_DEFECTS if d.backend == observation.backend and d.applies(observation)]

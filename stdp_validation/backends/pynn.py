@@ -1,0 +1,360 @@
+"""The PyNN backends' shared network: build, run and read protocols through ``pyNN.<simulator>``.
+
+Each case of a protocol becomes one plastic synapse between its own presynaptic and
+postsynaptic cell (one-to-one), so a whole protocol is ONE network; batching is exact
+because the synapses share nothing. Several protocols may share one simulation
+(:meth:`PyNNBackend.groups`): each keeps its own populations, and the run lasts the longest
+``t_stop`` of the group, which changes nothing for the others since no protocol has a spike
+after its own ``t_stop``. Backend differences are small hooks overridden by the subclasses.
+
+Networks
+--------
+``"source"`` protocols: presynaptic ``SpikeSourceArray`` → plastic synapse → ``IF_curr_exp``
+postsynaptic cell, made to fire at the case's drive times by its own ``SpikeSourceArray``
+through a strong static synapse (:data:`DRIVE_WEIGHT`). ``"seed"``: the seed notebook's
+``IF_cond_exp`` pre and post cells, each driven by a thalamic ``SpikeSourceArray``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import UnsupportedByBackend
+from ..results.observation import Observation, RunError
+from ..results.status import Execution
+from .base import Backend
+
+#: Postsynaptic cell of "source" protocols: a 300 nA input through a 0.2 ms synapse makes it
+#: fire in the time step after the input arrives (60 pC on 1 nF: 60 mV, far above the 15 mV to
+#: threshold), exactly once: 2 ms later the input current has decayed to 300·e^(−10) ≈ 0.01 nA.
+#: A plastic weight of at most a few nA through the same 0.2 ms synapse moves v by < 1 mV,
+#: so the plastic synapse cannot make the cell fire.
+POST_CELL_PARAMETERS = {"tau_syn_E": 0.2, "tau_syn_I": 0.2, "tau_refrac": 2.0}
+DRIVE_WEIGHT = 300.0  # nA
+DRIVE_DELAY = 1.0  # ms; NEST shifts some source times by one step when min_delay < 1 ms
+
+#: The seed notebook: IF_cond_exp cells with PyNN defaults, thalamic input 5 µS.
+SEED_DRIVE_WEIGHT = 5.0  # µS
+
+#: Warnings from inside the simulators and PyNN, raised for every network; the observation
+#: records what was run, so the console stays readable.
+_QUIET_MODULES = (r"nest(\..*)?", r"pyNN(\..*)?", r"brian2(\..*)?", r"neo(\..*)?", r"spynnaker(\..*)?",
+                  r"spinn_.*", r"pacman(\..*)?")
+
+
+@dataclass
+class Prepared:
+    """One protocol ready to build: its conventions and the spike trains the network gets."""
+
+    protocol: object
+    conventions: object
+    pre_trains: list
+    drive_trains: list
+    initial_weights: list
+    timings: dict = field(default_factory=dict)
+
+
+@dataclass
+class Readout:
+    """What was read from a network after its run (one protocol)."""
+
+    weights: np.ndarray
+    pre: list
+    post: list
+    traces: dict
+    extras: dict = field(default_factory=dict)  # Observation fields a subclass adds (checks, encoding, ...)
+
+
+class PyNNBackend(Backend):
+    """A backend driven through a ``pyNN.<simulator>`` module; subclasses set the hooks."""
+
+    module = ""  # e.g. "pyNN.nest"
+    #: Fraction of the delay on the postsynaptic side; the backend's STDPMechanism accepts only this.
+    dendritic_delay_fraction = 1.0
+    #: Time steps between the drive spike's arrival and the post spike.
+    firing_latency_steps = 1
+    #: PyNN 0.13 fails on one-cell populations with numpy >= 2, pyNN.brian2 on a single
+    #: connection: protocols of one case get a silent extra synapse, dropped from every result.
+    pad_single_case = True
+
+    @property
+    def execution(self):
+        return Execution.SIMULATED
+
+    # -- hooks -------------------------------------------------------------------------------------
+    def import_simulator(self):
+        simulator = importlib.import_module(self.module)
+        logging.getLogger("PyNN").setLevel(logging.ERROR)
+        return simulator
+
+    def setup(self, sim, timestep, min_delay):
+        sim.setup(timestep=timestep, min_delay=min_delay)
+
+    def session(self, group):
+        """A context the group's ``setup()`` … ``end()`` runs in (SpiNNaker: an isolated folder)."""
+        return contextlib.nullcontext()
+
+    def spike_times(self, train):
+        """A spike train in the form the backend's ``SpikeSourceArray`` accepts."""
+        from pyNN.parameters import Sequence
+
+        return Sequence(train)
+
+    def population_label(self, protocol, role):
+        return f"{protocol.name}: {role}"
+
+    def receptor(self, protocol):
+        """Synapse type of the plastic projection."""
+        return "excitatory"
+
+    def plastic_synapse(self, sim, rule, delay, weight):
+        timing = rule.timing
+        if rule.is_nearest:
+            raise UnsupportedByBackend(f"SpikeNearestPairRule is not available on the {self.name!r} backend")
+        weight_class = getattr(sim, type(rule.weight).__name__)
+        return sim.STDPMechanism(
+            timing_dependence=sim.SpikePairRule(tau_plus=timing.tau_plus, tau_minus=timing.tau_minus,
+                                                A_plus=timing.A_plus, A_minus=timing.A_minus),
+            weight_dependence=weight_class(w_min=rule.weight.w_min, w_max=rule.weight.w_max),
+            weight=weight,
+            delay=delay,
+            dendritic_delay_fraction=self.dendritic_delay_fraction,
+        )
+
+    def connect_plastic(self, sim, pre, post, rule, delay, initial_weights, receptor):
+        """The plastic projection, one synapse per case with its initial weight."""
+        uniform = len(set(initial_weights)) == 1
+        synapse = self.plastic_synapse(sim, rule, delay, initial_weights[0] if uniform else rule.weight.w_min)
+        projection = sim.Projection(pre, post, sim.OneToOneConnector(), synapse, receptor_type=receptor)
+        if not uniform:  # setting weights one by one costs more than a NEST run: only if they differ
+            projection.set(weight=np.diag(np.asarray(initial_weights, dtype=float)))
+        return projection
+
+    def read_weights(self, projection, n):
+        return np.diag(np.asarray(projection.get("weight", format="array"), dtype=float))[:n].copy()
+
+    def read_spikes(self, population, n):
+        return spike_trains(population)[:n]
+
+    def after_run(self, sim, group, networks, readouts, session):
+        """Called after every protocol of a group was read and before ``end()``: a subclass adds
+        to each :class:`Readout`'s ``extras`` (toolchain checks, encodings, ...). ``session`` is
+        what :meth:`session` yielded."""
+
+    def finish(self, group, readouts, session):
+        """Called after ``end()`` and after :meth:`session` closed (e.g. to collect its log)."""
+
+    def groups(self, prepared):
+        """How protocols share simulations: lists of indices into ``prepared``. Default: one each."""
+        return [[index] for index in range(len(prepared))]
+
+    # -- the run -------------------------------------------------------------------------------------
+    def prepare(self, protocol):
+        """Check one protocol and compute its input trains; raises before anything is built."""
+        self.check([protocol])
+        conventions = self.conventions(protocol.rule, protocol)
+        pre_trains, drive_trains = self.input_trains(protocol, conventions)
+        for pre in pre_trains:
+            if pre and pre[-1] >= protocol.t_stop:
+                raise UnsupportedByBackend(
+                    f"protocol {protocol.name!r}: the trailing presynaptic spike at {pre[-1]} ms needs "
+                    f"t_stop > {pre[-1]} ms; got t_stop = {protocol.t_stop} ms"
+                )
+        initial = [case.initial_weight for case in protocol.cases]
+        return Prepared(protocol, conventions, pre_trains, drive_trains, initial)
+
+    def input_trains(self, protocol, conventions):
+        """Presynaptic emission times and post drive emission times per case (ms)."""
+        shift = DRIVE_DELAY + self.firing_latency_steps * protocol.timestep
+        deferred = conventions.update_timing == "deferred"
+        pre_trains, drive_trains = [], []
+        for case in protocol.cases:
+            pre = list(case.pre_spike_times)
+            if deferred and protocol.trailing_pre_gap is not None and protocol.network == "source":
+                # Deferred updates show a post spike's potentiation only at the next pre spike.
+                last = max(pre[-1:] + list(case.post_drive_times[-1:]) + [0.0])
+                pre.append(on_grid(last + protocol.trailing_pre_gap, protocol.timestep))
+            pre_trains.append(pre)
+            if protocol.network == "source":
+                drive_trains.append([on_grid(t - shift, protocol.timestep) for t in case.post_drive_times])
+            else:
+                drive_trains.append(list(case.post_drive_times))
+        return pre_trains, drive_trains
+
+    def run(self, protocols):
+        prepared = [self.prepare(protocol) for protocol in protocols]
+        names = [item.protocol.name for item in prepared]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise UnsupportedByBackend(f"protocol names must be unique within one run (population labels); "
+                                       f"got {', '.join(repeated)} more than once")
+        pending = {}
+        next_index = 0
+        for group in self.groups(prepared):
+            for index, outcome in zip(group, self._run_group_or_each(prepared, group)):
+                pending[index] = outcome
+            while next_index in pending:
+                yield pending.pop(next_index)
+                next_index += 1
+
+    def _run_group_or_each(self, prepared, group):
+        """The group's outcomes; if a shared run fails, each protocol alone to find the culprit."""
+        items = [prepared[index] for index in group]
+        try:
+            return self.simulate(items)
+        except Exception as error:  # noqa: BLE001 - recorded per protocol with its cause
+            if len(items) == 1:
+                return [RunError.from_exception(self.name, items[0].protocol.name, error)]
+            outcomes = []
+            for item in items:
+                try:
+                    (observation,) = self.simulate([item], note=f"the shared run of {len(items)} protocols "
+                                                                f"failed ({type(error).__name__}: {error})")
+                    outcomes.append(observation)
+                except Exception as single_error:  # noqa: BLE001
+                    outcomes.append(RunError.from_exception(self.name, item.protocol.name, single_error))
+            return outcomes
+
+    def simulate(self, items, note=""):
+        """ONE ``setup()``/``run()``/``end()`` for ``items`` (same timestep); one Observation each."""
+        timestep = items[0].protocol.timestep
+        t_run = max(item.protocol.t_stop for item in items)
+        min_delay = min([DRIVE_DELAY] + [item.protocol.delay for item in items])
+        sim = self.import_simulator()
+        shared = {}
+        with warnings.catch_warnings(), self.session(items) as session:
+            for module in _QUIET_MODULES:
+                warnings.filterwarnings("ignore", category=UserWarning, module=module)
+                warnings.filterwarnings("ignore", category=DeprecationWarning, module=module)
+            started = time.perf_counter()
+            self.setup(sim, timestep, min_delay)
+            shared["setup"] = time.perf_counter() - started
+            try:
+                networks = []
+                for item in items:
+                    started = time.perf_counter()
+                    networks.append(self.build(sim, item))
+                    item.timings["build"] = time.perf_counter() - started
+                started = time.perf_counter()
+                sim.run(t_run)
+                reached = sim.get_current_time()
+                if reached < t_run - timestep / 2:
+                    # Brian2 answers Ctrl-C by ending run() early without an exception: a
+                    # truncated simulation must not be reported as a finished result.
+                    raise KeyboardInterrupt(f"the simulation stopped at {reached} ms of {t_run} ms")
+                shared["run"] = time.perf_counter() - started
+                readouts = []
+                for item, network in zip(items, networks):
+                    started = time.perf_counter()
+                    readouts.append(self.read(item, network))
+                    item.timings["readout"] = time.perf_counter() - started
+                self.after_run(sim, items, networks, readouts, session)
+            finally:
+                started = time.perf_counter()
+                with contextlib.suppress(Exception):
+                    sim.end()
+                shared["end"] = time.perf_counter() - started
+        self.finish(items, readouts, session)
+        notes = [note] if note else []
+        if len(items) > 1:
+            notes.append(f"one {self.name} network and run for protocols "
+                         f"{', '.join(item.protocol.name for item in items)} at timestep {timestep:g} ms, "
+                         f"run length {t_run:g} ms (the longest t_stop)")
+        return [self.observation(item, readout, {**shared, **item.timings}, t_run, notes)
+                for item, readout in zip(items, readouts)]
+
+    def build(self, sim, item):
+        """One protocol's populations and projections; returns the objects read after the run."""
+        protocol, n = item.protocol, len(item.pre_trains)
+        pre_trains, drive_trains, initial = item.pre_trains, item.drive_trains, item.initial_weights
+        if self.pad_single_case and n < 2:
+            pre_trains, drive_trains = pre_trains + [[]], drive_trains + [[]]
+            initial = initial + [protocol.rule.weight.w_min]
+        count = len(pre_trains)
+
+        def sources(trains, role):
+            times = [self.spike_times(train) for train in trains]
+            return sim.Population(count, sim.SpikeSourceArray(spike_times=times), label=self.population_label(protocol, role))
+
+        static = sim.StaticSynapse
+        if protocol.network == "source":
+            pre = sources(pre_trains, "pre")
+            post = sim.Population(count, sim.IF_curr_exp(**POST_CELL_PARAMETERS), label=self.population_label(protocol, "post"))
+            sim.Projection(sources(drive_trains, "drive"), post, sim.OneToOneConnector(),
+                           static(weight=DRIVE_WEIGHT, delay=DRIVE_DELAY), receptor_type="excitatory")
+        else:  # the seed notebook's network
+            pre = sim.Population(count, sim.IF_cond_exp(), label=self.population_label(protocol, "pre cell"))
+            post = sim.Population(count, sim.IF_cond_exp(), label=self.population_label(protocol, "post cell"))
+            for trains, role, target in ((pre_trains, "thalamic pre", pre), (drive_trains, "thalamic post", post)):
+                sim.Projection(sources(trains, role), target, sim.OneToOneConnector(),
+                               static(weight=SEED_DRIVE_WEIGHT, delay=protocol.timestep), receptor_type="excitatory")
+            if protocol.record_traces:
+                for population in (pre, post):
+                    population.record(list(protocol.record_traces))
+        receptor = self.receptor(protocol)
+        plastic = self.connect_plastic(sim, pre, post, protocol.rule, protocol.delay, initial, receptor)
+        pre.record("spikes")
+        post.record("spikes")
+        return {"pre": pre, "post": post, "plastic": plastic, "receptor": receptor}
+
+    def read(self, item, network):
+        n = len(item.protocol.cases)
+        weights = self.read_weights(network["plastic"], n)
+        traces = {}
+        if item.protocol.record_traces:
+            traces = read_traces(network, item.protocol.record_traces, n)
+        return Readout(weights, self.read_spikes(network["pre"], n), self.read_spikes(network["post"], n), traces)
+
+    def observation(self, item, readout, timings, t_run, notes):
+        protocol = item.protocol
+        extras = dict(readout.extras)
+        return Observation(
+            backend=self.name,
+            protocol=protocol,
+            conventions=item.conventions,
+            execution=extras.pop("execution", self.execution),
+            backend_options=self.options,
+            pre_spike_times=[list(map(float, t)) for t in readout.pre],
+            post_spike_times=[list(map(float, t)) for t in readout.post],
+            final_weights=[float(w) for w in readout.weights],
+            initial_weights=[float(w) for w in item.initial_weights],
+            intended_post_times=[list(case.post_drive_times) for case in protocol.cases],
+            delay=protocol.delay,
+            t_stop=t_run,
+            traces=readout.traces,
+            timings=timings,
+            environment={**self.environment(), **extras.pop("environment", {})},
+            notes=notes + extras.pop("notes", []),
+            **extras,
+        )
+
+
+def on_grid(t, timestep):
+    """``t`` (ms) rounded to the nearest multiple of ``timestep`` (ms), without float noise."""
+    return round(round(t / timestep) * timestep, 10)
+
+
+def spike_trains(population):
+    """Recorded spike times (ms) of every cell of ``population``, in cell order."""
+    block = population.get_data("spikes", clear=False)
+    trains = sorted(block.segments[0].spiketrains, key=lambda st: st.annotations.get("source_index", 0))
+    return [np.asarray(st.rescale("ms").magnitude, dtype=float).tolist() for st in trains]
+
+
+def read_traces(network, variables, n):
+    """Recorded analog signals of the pre and post cells: variable → {units, times, pre, post}."""
+    traces = {}
+    for side in ("pre", "post"):
+        block = network[side].get_data(list(variables), clear=False)
+        for signal in block.segments[0].analogsignals:
+            entry = traces.setdefault(signal.name, {"units": str(signal.units.dimensionality)})
+            entry["times"] = np.asarray(signal.times.rescale("ms").magnitude, dtype=float).tolist()
+            entry[side] = np.asarray(signal.magnitude, dtype=float).T[:n].tolist()
+    return traces

@@ -1,0 +1,237 @@
+"""The main job: run protocols on backends, compare, and keep every finished result on disk.
+
+Each backend gets every protocol it supports at once (:meth:`Backend.run` decides how they
+are batched into simulations). Every observation is written as soon as the backend yields it
+and ``results.json`` is rewritten atomically after every step, so a crash or Ctrl-C mid-run
+loses nothing that finished. A protocol that raises is recorded with its cause and the run
+goes on with the others.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..backends import DEFAULT_BACKENDS, backend_class, get_backend, unavailable_reason
+from ..errors import ParameterError
+from ..protocols import PROTOCOLS, get_protocol, get_rule
+from ..results.compare import evaluate
+from ..results.defects import KNOWN_DEFECTS, NETWORK_DEFECTS
+from ..results.io import slugify, write_json_atomic
+from ..results.observation import RunError
+from ..results.result import ProtocolResult
+from .summary import run_status
+
+#: Version of results.json (version 1 had no execution field and copied each observation's
+#: environment, notes and checks; results now refer to the observation files).
+RESULTS_FORMAT_VERSION = 2
+DEFAULT_PROTOCOLS = tuple(PROTOCOLS)
+
+
+def utc_timestamp():
+    """ISO-8601 basic-format UTC timestamp with microseconds, safe in file names."""
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def utc_now():
+    """ISO-8601 UTC time, extended format, for JSON."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat()
+
+
+def new_folder(parent, name, option="--out"):
+    """A new folder ``parent/name`` (``name-2``, ``name-3`` … when taken), never shared by two
+    concurrent runs; a bad ``parent`` raises :class:`ParameterError` naming ``option``."""
+    parent = Path(parent)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ParameterError(f"{option} {str(parent)!r} cannot be created: {error.strerror}") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ParameterError(f"{option} {str(parent)!r} is not writable")
+    for attempt in range(1, 1000):
+        candidate = parent / (name if attempt == 1 else f"{name}-{attempt}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise ParameterError(f"{option} {str(parent)!r}: could not create a new folder {name!r}")
+
+
+@dataclass
+class ValidationRun:
+    """Everything one run produced; written to ``results.json`` after every step."""
+
+    directory: Path
+    command: str
+    backends: list
+    protocols: list
+    started: str = field(default_factory=utc_now)
+    finished: str | None = None
+    results: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    skipped: dict = field(default_factory=dict)
+    unsupported: list = field(default_factory=list)
+    interrupted: bool = False
+    #: Backend label → {execution, note, environment}: said once per backend, not per result.
+    backend_notes: dict = field(default_factory=dict)
+
+    @property
+    def results_file(self):
+        return self.directory / "results.json"
+
+    @property
+    def status(self):
+        return run_status(self)[0]
+
+    @property
+    def failed(self):
+        """Whether the run must exit 1: a failure, an error, or nothing validated."""
+        return self.status.value in ("fail", "error", "not_run")
+
+    def to_dict(self):
+        status, headline = run_status(self)
+        return {
+            "format_version": RESULTS_FORMAT_VERSION,
+            "command": self.command,
+            "started": self.started,
+            "finished": self.finished,
+            "interrupted": self.interrupted,
+            "status": status.value,
+            "headline": headline,
+            "backends": self.backends,
+            "protocols": self.protocols,
+            "backend_notes": self.backend_notes,
+            "skipped_backends": self.skipped,
+            "unsupported": self.unsupported,
+            "results": [r.to_dict() for r in self.results],
+            "errors": [e.to_dict() for e in self.errors],
+            "known_defects": [d.to_dict() for d in KNOWN_DEFECTS + NETWORK_DEFECTS],
+        }
+
+    def save(self):
+        write_json_atomic(self.results_file, self.to_dict())
+
+    def record(self, outcome, observation_file=None):
+        """Add one observation (compared here) or :class:`RunError`; returns the result or error."""
+        if isinstance(outcome, RunError):
+            self.errors.append(outcome)
+            return outcome
+        result = outcome if isinstance(outcome, ProtocolResult) else evaluate(outcome, observation_file)
+        self.results.append(result)
+        return result
+
+
+@dataclass
+class Plan:
+    """What a run will do, decided and checked before anything is simulated."""
+
+    protocols: dict  # name → Protocol
+    runners: dict  # backend label → Backend instance
+    skipped: dict  # backend name → why it cannot run here
+    unsupported: list  # {"backend", "protocol", "reason"}
+
+
+def plan_validation(backends=None, protocols=None, *, rule=None, seed=None, backend_options=None):
+    """Check every input and prepare the run before anything is simulated (:class:`Plan`).
+
+    ``rule``: an :class:`~stdp_validation.rules.STDPRule` or a label of
+    :data:`~stdp_validation.protocols.RULES` that replaces the synthetic protocols' own rule
+    (the seed network keeps its rule: it reproduces the notebook exactly). Raises
+    :class:`ParameterError` for unknown names or bad options.
+    """
+    backends = list(dict.fromkeys(backends or DEFAULT_BACKENDS))
+    names = list(dict.fromkeys(protocols or DEFAULT_PROTOCOLS))
+    for name in backends:
+        backend_class(name)
+    built = {name: get_protocol(name, seed=seed) for name in names}
+    if rule is not None:
+        rule = get_rule(rule) if isinstance(rule, str) else rule
+        built = {name: (p if p.network == "seed" else p.with_rule(rule)) for name, p in built.items()}
+    options = backend_options or {}
+    runners, skipped, unsupported = {}, {}, []
+    for name in backends:
+        reason = unavailable_reason(name)
+        if reason:
+            skipped[name] = reason
+            continue
+        backend = get_backend(name, **options.get(name, {}))
+        runners[backend.label] = backend
+        for protocol in built.values():
+            reason = backend.supports(protocol.rule, protocol)
+            if reason is not None:
+                unsupported.append({"backend": backend.label, "protocol": protocol.name, "reason": reason})
+    return Plan(built, runners, skipped, unsupported)
+
+
+def observation_name(label, protocol, rule):
+    """File name of an observation in a run folder's ``observations/``."""
+    return f"{slugify(label)}-{slugify(protocol)}-{slugify(rule)}.json"
+
+
+def run_validation(backends=None, protocols=None, out_dir="reports", command=None, progress=None, rule=None,
+                   seed=None, backend_options=None, folder_name=None, out_option="--out"):
+    """Run every protocol on every available backend; return the :class:`ValidationRun`.
+
+    The run writes ``out_dir/<folder_name>`` (default: an ISO-8601 timestamp). ``progress`` is
+    called with one line of text per step (default: print to stderr). Everything is checked
+    (names, rule, seed, options, output folder) before anything runs.
+    """
+    plan = plan_validation(backends, protocols, rule=rule, seed=seed, backend_options=backend_options)
+    progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    directory = new_folder(out_dir, folder_name or utc_timestamp(), out_option)
+    run = ValidationRun(directory, command or "stdp-validate", list(plan.runners) + list(plan.skipped),
+                        list(plan.protocols), skipped=plan.skipped, unsupported=plan.unsupported)
+    for label, backend in plan.runners.items():
+        run.backend_notes[label] = {"execution": backend.execution.value, "note": backend.execution_note(),
+                                    "environment": backend.environment()}
+    for name, reason in plan.skipped.items():
+        progress(f"[{name}] skipped: {reason}")
+    run.save()
+    not_supported = {(u["backend"], u["protocol"]): u["reason"] for u in plan.unsupported}
+    try:
+        for label, backend in plan.runners.items():
+            selected = [p for name, p in plan.protocols.items() if (label, name) not in not_supported]
+            for name in plan.protocols:
+                if (label, name) in not_supported:
+                    progress(f"[{label}] {name}: not supported: {not_supported[label, name]}")
+            if not selected:
+                continue
+            progress(f"[{label}] {', '.join(p.name for p in selected)}: "
+                     f"{sum(len(p.cases) for p in selected)} cases ...")
+            started = time.perf_counter()
+            for outcome in backend.run(selected):
+                seconds = time.perf_counter() - started
+                path = None
+                if not isinstance(outcome, RunError):
+                    path = directory / "observations" / observation_name(label, outcome.protocol.name,
+                                                                         outcome.rule.label)
+                    outcome.save(path)
+                entry = run.record(outcome, None if path is None else str(path.relative_to(directory)))
+                run.save()
+                if isinstance(entry, RunError):
+                    progress(f"[{label}] {entry.protocol}: FAILED with {entry.error}")
+                else:
+                    progress(f"[{label}] {entry.protocol}: {result_line(entry)} ({seconds:.1f} s)")
+                started = time.perf_counter()
+    except KeyboardInterrupt:
+        run.interrupted = True
+        progress("interrupted: results so far are kept")
+    finally:
+        run.finished = utc_now()
+        run.save()
+    return run
+
+
+def result_line(result):
+    """One line for the progress log."""
+    counts = result.counts
+    if not result.execution.learned:
+        return (f"{result.execution.label}, no weights to compare ({counts['not_run']} cases); toolchain checks: "
+                f"{result.checks.get('passed', 0)} passed, {result.failed_checks} failed")
+    return (f"{counts['pass']} passed, {counts['fail']} failed, {counts['known_defect']} known defects"
+            + (f", {counts['not_run']} not run" if counts["not_run"] else ""))
