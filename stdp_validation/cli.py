@@ -132,7 +132,6 @@ def backend_options(backends, spinnaker_cfg):
 
 
 def validate_command(args, argv):
-    from .report import write_report
     from .run.orchestration import run_validation
     from .run.summary import summary_table
 
@@ -143,6 +142,8 @@ def validate_command(args, argv):
                                                                                          args.spinnaker_cfg))
     print(summary_table(run))
     print(f"results: {run.results_file}")
+    from .report import write_report
+
     print(f"report: {write_report(run.directory)}")
     if run.interrupted:
         return EXIT_INTERRUPTED

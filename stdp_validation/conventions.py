@@ -2,8 +2,10 @@
 
 Each backend implements pair-based STDP with its own, mostly undocumented, choices. The
 reference model (:mod:`stdp_validation.reference`) takes them as explicit switches; every
-backend declares its set in :data:`CONVENTIONS`. The facts behind each entry were read
-from the backends' sources and measured (see ``DESIGN.md`` §3 of the project).
+backend declares its set in :data:`CONVENTIONS`. Each entry was read from the backend's
+source (NEST 3.10 ``models/stdp_synapse.h`` and ``nestkernel/archiving_node.cpp``; PyNN 0.13.0
+``pyNN/brian2/standardmodels/synapses.py``; sPyNNaker 1!7.4.1 ``neural_modelling`` STDP code)
+and measured; ``docs/architecture.md`` explains them.
 
 Times are "synapse-side": a presynaptic spike emitted at ``t_pre`` is seen by the synapse
 at ``t_pre + (1 − f)·delay`` and a postsynaptic spike at ``t_post + f·delay``, where
@@ -29,27 +31,34 @@ SIMULTANEOUS_ORDERS = ("post_first", "pre_first")
 NEAREST_SCHEMES = (None, "symmetric", "presynaptic_centred", "restricted", "spinnaker")
 TIME_ROUNDINGS = ("none", "ceil", "ceil_microseconds", "nearest")
 
-#: sPyNNaker's exponential lookup tables hold floor(2048·e^(−k·dt/τ)); the table ends where
-#: that reaches 0, i.e. after ln(2048)·τ/dt entries, rounded up to an even number.
+#: 1.0 in sPyNNaker's 4.11 fixed-point format of STDP traces and lookup-table entries
+#: (``STDP_FIXED_POINT_ONE``); its exponential tables hold floor(2048·e^(−k·dt/τ)).
 SPINNAKER_TRACE_ONE = 2048
+
+
+def spinnaker_timestep_us(timestep):
+    """The timestep in whole µs as sPyNNaker's ``setup(timestep=…)`` stores it: ceil(timestep·1000)."""
+    return math.ceil(timestep * 1000.0)
 
 
 def exponential_table_length(tau, timestep):
     """Number of entries of sPyNNaker's exponential lookup table for ``tau`` and ``timestep`` (ms).
 
-    Beyond this many ticks the hardware's decay factor is exactly 0.
+    ln(2048)/(timestep/τ) rounded up to an even number, computed as sPyNNaker's host does
+    (``spynnaker/pyNN/models/neuron/plasticity/stdp/common.py`` ``get_exp_lut_array``); beyond
+    this many ticks the hardware's decay factor is exactly 0.
     """
-    raw_length = math.log(SPINNAKER_TRACE_ONE) * tau / timestep
-    return 2 * math.ceil(raw_length / 2)
+    half, remainder = divmod(math.log(SPINNAKER_TRACE_ONE) / (timestep / tau), 2)
+    return (int(half) + (1 if remainder > 0 else 0)) * 2
 
 
 def ceil_microsecond_ticks(times, timestep):
-    """sPyNNaker ``SpikeSourceArray`` ticks: ceil(floor(t·1000) / dt_µs), dt_µs = ceil(dt·1000).
+    """sPyNNaker ``SpikeSourceArray`` ticks: ceil(floor(t·1000) / dt_µs), dt_µs = :func:`spinnaker_timestep_us`.
 
     Times (ms) are truncated to whole µs, then rounded **up** to the tick grid, in float64
     exactly as sPyNNaker 1!7.4.1 computes them (``spike_source_array_vertex.py``).
     """
-    micro = math.ceil(timestep * 1000.0)
+    micro = spinnaker_timestep_us(timestep)
     return np.ceil(np.floor(np.asarray(times, dtype=float) * 1000.0) / micro).astype(np.int64)
 
 
@@ -164,6 +173,13 @@ class Conventions:
             raise ParameterError(
                 f"post_history_limit must be None or an integer >= 1; got {self.post_history_limit!r}"
             )
+
+    def amplitude_gain(self, rule):
+        """The factor an additive rule's A± is multiplied by: w_max (``amplitude_scaling="w_max"``)
+        or 1 (``"absolute"``); ``None`` for weight-dependent rules, which scale by the weight."""
+        if rule.is_multiplicative:
+            return None
+        return rule.weight.w_max if self.amplitude_scaling == "w_max" else 1.0
 
     def with_timestep(self, timestep):
         """The same conventions on a ``timestep`` (ms) grid."""

@@ -3,16 +3,18 @@
 This module predicts the 16-bit weight integers a SpiNNaker-1 board stores after a run, for
 ``SpikePairRule`` (all-to-all) and ``SpikeNearestPairRule`` combined with additive or
 multiplicative weight dependence, from the spike times, the rule and the network's
-ring-buffer shift. It is the exact (tolerance 0) reference for board runs
-(DESIGN.md §4); :func:`float_model_bound` gives the one-sided tolerance between these
-integers and the float64 model with sPyNNaker's event semantics
+ring-buffer shift. It is the exact (tolerance 0) reference for board runs and for the
+shipped ARM code run in an emulator; :func:`float_model_bound` gives the one-sided tolerance
+between these integers and the float64 model with sPyNNaker's event semantics
 (``CONVENTIONS["spinnaker"]`` in :mod:`stdp_validation.reference`).
 
-Every rule below cites its section of ``facts/spinnaker_stdp.md`` (the spec, written from
-the C sources and the ARM disassembly of the shipped binaries) as "facts §n". Where the spec
-and the installed Python package could differ, the package was read and wins; the host-side
-encodings here (lookup tables, S16.15, weight scale, spike-time and delay rounding) mirror
-the installed ``spynnaker`` / ``spinn_front_end_common`` code.
+Sources: the C code of sPyNNaker's ``neural_modelling/src/neuron/plasticity/stdp``
+(``synapse_dynamics_stdp_mad_impl.c``, ``post_events.h``, ``timing_dependence/timing_pair_impl.h``
+and ``timing_nearest_pair_impl.h``, ``weight_dependence/weight_additive_one_term_impl.h`` and
+``weight_multiplicative_impl.h``, ``maths.h``, ``stdp_typedefs.h``), checked instruction by
+instruction against the 1!7.4.1 binaries, and for the host-side encodings (lookup tables,
+S16.15, weight scale, spike-time and delay rounding) the installed ``spynnaker`` and
+``spinn_front_end_common`` 1!7.4.1 packages.
 
 Units
 -----
@@ -25,22 +27,22 @@ Units
 
 Integer semantics (one synapse; ``d`` = delay in ticks, all dendritic, back-propagated)
 --------------------------------------------------------------------------------------
-* Time grid (facts §7): presynaptic ``SpikeSourceArray`` ticks are
+* Time grid (spike_source_array_vertex.py): presynaptic ``SpikeSourceArray`` ticks are
   ceil(floor(t_ms·1000)/dt_µs); recorded postsynaptic times are tick·dt, so post ticks are
   rint(t/dt); delays are rint(d/dt) ticks; dt_µs = ceil(timestep·1000) as ``setup`` does.
-* Row header (facts §3): last-pre time 0 and pre trace 0 before the first spike.
-* Post history (facts §6): 16 slots per post neuron; slot 0 is a placeholder (time 0,
+* Row header (timing_pair_impl.h, synapse_dynamics_stdp_mad_impl.c): last-pre time 0 and pre trace 0 before the first spike.
+* Post history (post_events.h): 16 slots per post neuron; slot 0 is a placeholder (time 0,
   trace 0), 15 real events, the oldest real event is shifted out. **Choice made here:** when
   the row of a presynaptic spike at tick t is processed, every postsynaptic spike with
   t_post ≤ t has been recorded (the neuron update of tick t comes first). With d ≥ 1 this
   affects only which events fall out of a full history, never the window itself; the same
   choice is made by the float model (``post_history_limit``).
-* Pair traces (facts §3): int16 4.11, +2048 per spike, decayed as
+* Pair traces (timing_pair_impl.h, synapse_dynamics_stdp_mad_impl.c): int16 4.11, +2048 per spike, decayed as
   floor(trace·LUT[Δ]/2048) (``smulbb`` + ``asr #11``), stored in 16 bits **without
   saturation** (a trace above 16.0 wraps negative).
-* Lookup tables (facts §2): entry k = floor(2048·e^(−k·dt/τ)); an index at or beyond the
+* Lookup tables (plasticity/stdp/common.py, maths.h): entry k = floor(2048·e^(−k·dt/τ)); an index at or beyond the
   table size (or a negative time difference, which is a huge ``uint32``) reads 0.
-* Row update for a presynaptic spike at tick t (facts §3, §4):
+* Row update for a presynaptic spike at tick t (synapse_dynamics_stdp_mad_impl.c, timing_*_impl.h):
 
   1. w = stored << s (S16.15 ``accum``);
   2. window = recorded posts with max(t_last_pre − d, 0) < t_post ≤ max(t − d, 0); "prev" =
@@ -59,15 +61,15 @@ Integer semantics (one synapse; ``d`` = delay in ticks, all dendritic, back-prop
   6. last_pre ← t and the pre trace is updated.
 
   All ``accum`` arithmetic is emulated in 32-bit two's complement; ``mul_accum_fixed`` is
-  the truncating (floor) 64-bit ``smull`` pattern of the binaries (facts §3 table).
+  the truncating (floor) 64-bit ``smull`` pattern of the binaries (``mul_accum_fixed`` in stdp_typedefs.h).
 * The nearest rule keeps no traces and starts from a phantom presynaptic spike at tick 0
-  (facts §4, quirk 2).
+  (timing_nearest_pair_impl.h: the row header starts at time 0).
 * A presynaptic spike time listed twice within one tick is sent twice by the
   ``SpikeSourceArray`` and its row is processed twice in that tick; the model does the same.
 
 Not modelled: delay-extension stages (delays longer than the post core's ring buffer act as
-axonal delay, facts §6), ``backprop_delay=False``, late (dropped) spikes, the on-chip
-synapse expander's round-half-up of initial weights (facts §1; differs only at exact .5
+axonal delay, post_events.h), ``backprop_delay=False``, late (dropped) spikes, the on-chip
+synapse expander's round-half-up of initial weights (synapse_io.py vs the expander's rescale_weight; differs only at exact .5
 ties — choose initial weights on the LSB grid).
 """
 
@@ -81,7 +83,7 @@ from numbers import Integral
 
 import numpy as np
 
-from .conventions import ceil_microsecond_ticks
+from .conventions import SPINNAKER_TRACE_ONE, ceil_microsecond_ticks, exponential_table_length, spinnaker_timestep_us
 from .errors import ParameterError, check_finite
 from .reference import checked_inputs, is_scalar, per_synapse
 from .rules import STDPRule
@@ -113,14 +115,14 @@ __all__ = [
 ]
 
 #: 1.0 in the 4.11 format of traces and lookup-table entries (``STDP_FIXED_POINT_ONE``).
-TRACE_ONE = 2048
+TRACE_ONE = SPINNAKER_TRACE_ONE
 #: 1.0 in S16.15 (``accum``).
 S1615_ONE = 32768
 #: Global weight scale g of conductance-based inputs (``input_type_conductance.py:64``);
-#: current- and delta-based inputs use 1.0 (facts §1).
+#: current- and delta-based inputs use 1.0 (population_vertex.py, synapse_io.py, input_type_*.py).
 CONDUCTANCE_WEIGHT_SCALE = 1024.0
 #: Real postsynaptic events remembered per neuron: ``MAX_POST_SYNAPTIC_EVENTS`` = 16 slots,
-#: slot 0 is a fixed placeholder (facts §6).
+#: slot 0 is a fixed placeholder (post_events.h).
 POST_HISTORY_CAPACITY = 15
 
 # S16.15 range accepted by the host encoder (DataType.S1615 in spinn_front_end_common).
@@ -139,12 +141,12 @@ def _wrap32(value):
 
 
 def _wrap16(value):
-    """Two's-complement int16 of a Python int (trace storage, no saturation, facts §3)."""
+    """Two's-complement int16 of a Python int (trace storage, no saturation, timing_pair_impl.h, synapse_dynamics_stdp_mad_impl.c)."""
     return ((value + 0x8000) & 0xFFFF) - 0x8000
 
 
 def _mul_accum_fixed(a_bits, x):
-    """``mul_accum_fixed(a, x)`` = a·kbits(x << 4): floor(a_bits·x/2048) in int32 (facts §3)."""
+    """``mul_accum_fixed(a, x)`` = a·kbits(x << 4): floor(a_bits·x/2048) in int32 (timing_pair_impl.h, synapse_dynamics_stdp_mad_impl.c)."""
     return _wrap32((a_bits * _wrap32(x << 4)) >> 15)
 
 
@@ -165,7 +167,7 @@ def timestep_us(timestep):
     ``_set_up_timings``).
     """
     step = check_finite("timestep", timestep, low=0.0, low_inclusive=False, unit="ms")
-    micro = math.ceil(step * 1000.0)
+    micro = spinnaker_timestep_us(step)
     if micro < 1:
         raise ParameterError(f"timestep must be at least 0.001 ms; got {timestep!r} ms")
     return micro
@@ -175,7 +177,7 @@ def exp_lut(tau, timestep):
     """sPyNNaker's exponential lookup table for time constant ``tau`` (ms) at ``timestep`` (ms).
 
     Entry k (k = 0 … size−1) is floor(2048·e^(−k·λ)) with λ = timestep/τ, computed in
-    float64 as the host does; size = ln(2048)/λ rounded up to an even number (facts §2,
+    float64 as the host does; size = ln(2048)/λ rounded up to an even number (plasticity/stdp/common.py, maths.h,
     ``spynnaker/pyNN/models/neuron/plasticity/stdp/common.py`` ``get_exp_lut_array``). The
     board reads an index at or beyond ``size`` as 0. Returns the entries (without the
     ``[size, shift]`` header) as an ``int64`` array.
@@ -186,9 +188,7 @@ def exp_lut(tau, timestep):
     tau = check_finite("tau", tau, low=0.0, low_inclusive=False, unit="ms")
     step = check_finite("timestep", timestep, low=0.0, low_inclusive=False, unit="ms")
     decay_rate = step / tau
-    raw_size = math.log(TRACE_ONE) / decay_rate
-    half, remainder = divmod(raw_size, 2)
-    size = (int(half) + (1 if remainder > 0 else 0)) * 2
+    size = exponential_table_length(tau, step)
     if size > 0xFFFF:
         raise ParameterError(
             f"tau/timestep = {tau / step!r} gives a lookup table of {size} entries; sPyNNaker stores "
@@ -201,7 +201,7 @@ def exp_lut(tau, timestep):
 def encode_s1615(value):
     """Raw S16.15 integer of ``value`` as the host writes it: int(round(Decimal(str(x))·32768)).
 
-    Round-half-even on the exact decimal value of ``str(float(x))`` (facts §1,
+    Round-half-even on the exact decimal value of ``str(float(x))`` (population_vertex.py, synapse_io.py, input_type_*.py,
     ``spinn_front_end_common/interface/ds/data_type.py`` ``encode_as_int``). Raises
     :class:`ParameterError` outside the S16.15 range [−65536, 65536).
     """
@@ -213,7 +213,7 @@ def encode_s1615(value):
 
 
 def global_weight_scale(conductance_based=False):
-    """g: 1024.0 for conductance-based inputs, 1.0 for current- or delta-based (facts §1)."""
+    """g: 1024.0 for conductance-based inputs, 1.0 for current- or delta-based (population_vertex.py, synapse_io.py, input_type_*.py)."""
     if not isinstance(conductance_based, (bool, np.bool_)):
         raise ParameterError(f"conductance_based must be True or False; got {conductance_based!r}")
     return CONDUCTANCE_WEIGHT_SCALE if conductance_based else 1.0
@@ -229,13 +229,13 @@ def _check_shift(ring_buffer_shift, name="ring_buffer_shift"):
 
 
 def weight_scale(ring_buffer_shift, conductance_based=False):
-    """Stored integers per PyNN weight unit: 2^(15−s)·g (``PopulationVertex.get_weight_scales``, facts §1)."""
+    """Stored integers per PyNN weight unit: 2^(15−s)·g (``PopulationVertex.get_weight_scales``, population_vertex.py, synapse_io.py, input_type_*.py)."""
     shift = _check_shift(ring_buffer_shift)
     return float(math.pow(2, 15 - shift)) * global_weight_scale(conductance_based)
 
 
 def weight_lsb(ring_buffer_shift, conductance_based=False):
-    """Weight step of the stored ``uint16`` in PyNN units (nA or µS): 2^(s−15)/g (facts §1)."""
+    """Weight step of the stored ``uint16`` in PyNN units (nA or µS): 2^(s−15)/g (population_vertex.py, synapse_io.py, input_type_*.py)."""
     shift = _check_shift(ring_buffer_shift)
     return math.pow(2, shift - 15) / global_weight_scale(conductance_based)
 
@@ -244,7 +244,7 @@ def encode_weight(weight, ring_buffer_shift, conductance_based=False):
     """Stored ``uint16`` of PyNN weight(s) as the host writes them: rint(|w|·2^(15−s)·g).
 
     Round-half-even (``numpy.rint``; ``synapse_io.py`` then ``synapse_dynamics_stdp.py``,
-    facts §1). Returns an ``int64`` array (a 0-d array for a scalar). Raises
+    population_vertex.py, synapse_io.py, input_type_*.py). Returns an ``int64`` array (a 0-d array for a scalar). Raises
     :class:`ParameterError` if a value does not fit in 16 bits.
     """
     scale = weight_scale(ring_buffer_shift, conductance_based)
@@ -265,7 +265,7 @@ def stored_weight_to_pynn(stored, ring_buffer_shift, conductance_based=False):
     """PyNN weight (nA or µS) of stored ``uint16`` integer(s): stored·2^(s−15)/g.
 
     This is what ``Projection.get("weight")`` returns (``synapse_io.py``
-    ``_rescale_connections``, facts §1). Returns a float64 array.
+    ``_rescale_connections``, population_vertex.py, synapse_io.py, input_type_*.py). Returns a float64 array.
     """
     values = np.asarray(stored, dtype=np.int64)
     if ((values < 0) | (values > 0xFFFF)).any():
@@ -279,7 +279,7 @@ def stored_weight_to_pynn(stored, ring_buffer_shift, conductance_based=False):
 
 @dataclass(frozen=True)
 class EncodedRule:
-    """The STDP parameters as the host writes them to the synapse-dynamics region (facts §2).
+    """The STDP parameters as the host writes them to the synapse-dynamics region (plasticity/stdp/common.py, maths.h).
 
     tau_plus_lut, tau_minus_lut
         4.11 lookup-table entries (``int64`` arrays; sizes are their lengths).
@@ -287,7 +287,7 @@ class EncodedRule:
         S16.15 of w_min·g and w_max·g.
     a_plus_bits, a_minus_bits
         S16.15 of A·g (additive: absolute weight units, **no** w_max factor) or of A
-        (multiplicative: dimensionless), facts §1 and §5.
+        (multiplicative: dimensionless), weight_dependence_additive.py, weight_dependence_multiplicative.py.
     timestep
         The timestep in ms the tables were computed for (timestep_us/1000).
     global_weight_scale
@@ -315,10 +315,10 @@ class EncodedRule:
     def region_words(self, n_synapse_types=1, backprop_delay=True):
         """The synapse-dynamics region ("synapseDynamicsParams", region 7) as 32-bit words.
 
-        Layout from facts §2 (decoded from a virtual-board data spec): a ``backprop_delay``
+        Layout from plasticity/stdp/common.py, maths.h (decoded from a virtual-board data spec): a ``backprop_delay``
         word, the τ+ table, the τ− table, then per synapse type the four S16.15 words
         w_min, w_max, A+, A− (identical for every type). Compare with the bytes of the
-        ``region`` table of ``ds.sqlite3`` for the post core (facts §9).
+        ``region`` table of ``ds.sqlite3`` for the post core (data-spec database).
         """
         if isinstance(n_synapse_types, bool) or not isinstance(n_synapse_types, Integral) or n_synapse_types < 1:
             raise ParameterError(f"n_synapse_types must be an integer >= 1; got {n_synapse_types!r}")
@@ -355,7 +355,7 @@ def encode_rule(rule, timestep, conductance_based=False):
     Tables: :func:`exp_lut` at timestep_us/1000 (the value ``SpynnakerDataView`` hands to
     the timing dependence). Bounds: S16.15 of w·g. Amplitudes: additive S16.15 of A·g,
     multiplicative S16.15 of A (``weight_dependence_additive.py`` /
-    ``weight_dependence_multiplicative.py`` ``write_parameters``; facts §1, §5).
+    ``weight_dependence_multiplicative.py`` ``write_parameters``; weight_dependence_multiplicative.py).
     """
     if not isinstance(rule, STDPRule):
         raise ParameterError(f"rule must be an STDPRule; got {rule!r}")
@@ -383,19 +383,19 @@ def encode_rule(rule, timestep, conductance_based=False):
 
 
 def pre_spike_ticks(times, timestep):
-    """Presynaptic ``SpikeSourceArray`` ticks: ceil(floor(t·1000)/dt_µs) (facts §7; off-grid times round **up**)."""
+    """Presynaptic ``SpikeSourceArray`` ticks: ceil(floor(t·1000)/dt_µs) (spike_source_array_vertex.py; off-grid times round **up**)."""
     timestep_us(timestep)  # validates the timestep
     return ceil_microsecond_ticks(times, timestep)
 
 
 def post_spike_ticks(times, timestep):
-    """Postsynaptic ticks of *recorded* times (tick·dt): rint(t/dt) (facts §6, §7)."""
+    """Postsynaptic ticks of *recorded* times (tick·dt): rint(t/dt) (recorded times are tick·dt)."""
     step = timestep_us(timestep) / 1000.0
     return np.rint(np.asarray(times, dtype=float) / step).astype(np.int64)
 
 
 def delay_ticks(delay, timestep):
-    """Delay in ticks: rint(d·ticks_per_ms) (``synapse_io.py``, facts §7)."""
+    """Delay in ticks: rint(d·ticks_per_ms) (``synapse_io.py``, spike_source_array_vertex.py)."""
     per_ms = 1000.0 / timestep_us(timestep)
     return np.rint(np.asarray(delay, dtype=float) * per_ms).astype(np.int64)
 
@@ -427,12 +427,12 @@ class SynapseStatistics:
 
 
 def _lookup(table, size, index):
-    """``maths_lut_exponential_decay``: table[index] if 0 <= index < size else 0 (facts §2)."""
+    """``maths_lut_exponential_decay``: table[index] if 0 <= index < size else 0 (plasticity/stdp/common.py, maths.h)."""
     return table[index] if 0 <= index < size else 0
 
 
 def _run_synapse(pre_ticks, post_ticks, delay, stored, shift, enc, stats=None):
-    """Process one synapse's spikes; return the final stored ``uint16`` (facts §3, §4, §6)."""
+    """Process one synapse's spikes; return the final stored ``uint16`` (synapse_dynamics_stdp_mad_impl.c, post_events.h)."""
     lut_plus = [int(v) for v in enc.tau_plus_lut]
     lut_minus = [int(v) for v in enc.tau_minus_lut]
     n_plus, n_minus = len(lut_plus), len(lut_minus)
@@ -460,7 +460,7 @@ def _run_synapse(pre_ticks, post_ticks, delay, stored, shift, enc, stats=None):
                 del hist_t[0], hist_x[0]
             recorded += 1
 
-        # Window (facts §3, post_events_get_window_delayed).
+        # Window (timing_pair_impl.h, synapse_dynamics_stdp_mad_impl.c, post_events_get_window_delayed).
         begin = max(last_pre_t - delay, 0)
         end = max(t - delay, 0)
         first = bisect_right(hist_t, begin)
@@ -680,7 +680,7 @@ def synapse_statistics(
 @dataclass(frozen=True)
 class FloatModelBound:
     """One-sided tolerance between the integer model (or a board) and the float model with
-    sPyNNaker semantics, per synapse (facts "Tolerance formulas"):
+    sPyNNaker semantics, per synapse (``docs/architecture.md``, "Tolerances"):
 
         w_float − lower ≤ w_fixed ≤ w_float + upper
 
@@ -690,10 +690,9 @@ class FloatModelBound:
 
     All margins in PyNN weight units. ``A_w`` is the largest amplitude in weight units
     (additive: max(|A+|, |A−|); multiplicative: max(|A+|, |A−|)·(w_max − w_min), the largest
-    possible scale — the facts page writes A_max "dimensionless", which is the same number
-    when w_max − w_min = 1). ``k`` = ½ (additive, A quantisation) or 1 (multiplicative,
+    possible scale; the same number as a dimensionless A_max when w_max − w_min = 1). ``k`` = ½ (additive, A quantisation) or 1 (multiplicative,
     scale-multiply floor). ``Q`` is 0 for additive; for multiplicative it is the A
-    quantisation the facts formula leaves out: A is encoded without g, so its error
+    quantisation of the multiplicative amplitudes: A is encoded without g, so its error
     2^(−16) is multiplied by (w_max − w_min): Q = 2^(−16)·(w_max − w_min)·X.
 
     Unpacks as ``lower, upper = float_model_bound(...)``.

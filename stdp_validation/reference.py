@@ -147,17 +147,19 @@ def per_synapse(value, name, n_synapses, **bounds):
     return np.array([check_finite(f"{name}[{i}]", v, **bounds) for i, v in enumerate(values)])
 
 
-def check_supported(rule, conventions):
-    """Raise :class:`UnsupportedByBackend` for a rule the conventions' backend cannot represent."""
+def check_supported(rule, conventions, owner=None):
+    """Raise :class:`UnsupportedByBackend` for a rule the conventions' backend cannot represent.
+
+    ``owner`` names who cannot (default: "the <name> conventions")."""
+    owner = owner or f"the {conventions.name!r} conventions"
     if rule.is_nearest and conventions.nearest_scheme is None:
         raise UnsupportedByBackend(
-            f"timing=SpikeNearestPairRule is not supported by the {conventions.name!r} conventions "
+            f"timing=SpikeNearestPairRule is not supported by {owner} "
             "(this backend has no nearest-neighbour STDP); allowed: SpikePairRule"
         )
     if rule.weight.w_min != 0 and not conventions.supports_nonzero_w_min:
         raise UnsupportedByBackend(
-            f"w_min={rule.weight.w_min!r} is not supported by the {conventions.name!r} conventions; "
-            "allowed: w_min = 0"
+            f"w_min={rule.weight.w_min!r} is not supported by {owner}; allowed: w_min = 0"
         )
 
 
@@ -512,7 +514,6 @@ def _run_block(problem, record):
     timing, bounds = rule.timing, rule.weight
     n_synapses = len(problem.pre)
     width = int((pre.counts + post.counts).max()) if n_synapses else 0
-    scale = bounds.w_max if problem.conventions.amplitude_scaling == "w_max" else 1.0
 
     alpha = np.ones((n_synapses, width))
     beta = np.zeros((n_synapses, width))
@@ -526,8 +527,9 @@ def _run_block(problem, record):
         beta[pre.rows, pre_position] = a_minus * bounds.w_min
         clip = problem.conventions.clip_multiplicative
     else:
-        beta[post.rows, post_position] = scale * a_plus
-        beta[pre.rows, pre_position] = -scale * a_minus
+        gain = problem.conventions.amplitude_gain(rule)
+        beta[post.rows, post_position] = gain * a_plus
+        beta[pre.rows, pre_position] = -gain * a_minus
         clip = True
     low, high = (bounds.w_min, bounds.w_max) if clip else (-np.inf, np.inf)
 
@@ -650,8 +652,7 @@ def stdp_window(lags, rule, conventions, *, initial_weight=None):
         )
         gain_plus, gain_minus = bounds.w_max - w0, w0 - bounds.w_min
     else:
-        scale = bounds.w_max if conv.amplitude_scaling == "w_max" else 1.0
-        gain_plus = gain_minus = scale
+        gain_plus = gain_minus = conv.amplitude_gain(rule)
     zero = np.abs(lags) <= conv.coincidence_tolerance
     ltp = gain_plus * timing.A_plus * _decay(lags, timing.tau_plus, conv)
     ltd = -gain_minus * timing.A_minus * _decay(lags, timing.tau_minus, conv)

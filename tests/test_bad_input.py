@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from stdp_validation.cli import EXIT_BAD_INPUT, main
-from stdp_validation.observation import Observation
+from stdp_validation.results import Execution, Observation
 from stdp_validation.protocols import Case, Protocol, bounds_protocol, get_protocol, window_protocol
 
 from stdp_validation import (
@@ -199,7 +199,7 @@ def saved_observation(tmp_path):
 
     protocol = bounds_protocol()
     observation = Observation(
-        backend="nest", protocol=protocol, conventions=CONVENTIONS["nest"],
+        backend="nest", protocol=protocol, conventions=CONVENTIONS["nest"], execution=Execution.SIMULATED,
         pre_spike_times=[list(c.pre_spike_times) for c in protocol.cases],
         post_spike_times=[list(c.post_drive_times) for c in protocol.cases],
         final_weights=[c.initial_weight for c in protocol.cases],
@@ -218,7 +218,7 @@ def saved_observation(tmp_path):
         (lambda text: "\x00\x01garbage", ["not valid JSON"]),
         (lambda text: json.dumps({**json.loads(text), "format_version": 99}), ["format_version", "99"]),
         (lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "final_weights"}),
-         ["incomplete or malformed", "final_weights"]),
+         ["missing required field", "final_weights"]),
         (lambda text: json.dumps({**json.loads(text), "final_weights": [0.5]}), ["final_weights", "one entry per case"]),
     ],
 )
@@ -291,7 +291,7 @@ def test_bad_spinnaker_cfg(tmp_path, capsys, text, words):
 @pytest.mark.nest
 def test_a_rule_the_backend_cannot_represent_is_reported_not_run(tmp_path):
     from stdp_validation import AdditiveWeightDependence, STDPRule
-    from stdp_validation.validation import run_validation
+    from stdp_validation.run import run_validation
 
     rule = STDPRule(weight=AdditiveWeightDependence(0.1, 1.0))  # NEST accepts only w_min = 0
     run = run_validation(["nest"], ["window"], tmp_path, rule=rule, progress=lambda line: None)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from stdp_validation.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, main
-from stdp_validation.observation import Observation
+from stdp_validation.results import Observation
 
 
 @pytest.mark.nest
@@ -19,7 +19,7 @@ def test_main_job_writes_results_and_observations(tmp_path, capsys):
     assert [(r["backend"], r["protocol"]) for r in results["results"]] == [("nest", "window"), ("nest", "bounds")]
     assert results["results"][0]["summary"]["cases"] == 101
     assert results["finished"] is not None and not results["errors"]
-    observation = Observation.load(run_dir / "observations" / "nest-window.json")
+    observation = Observation.load(run_dir / "observations" / "nest-window-pair-additive.json")
     assert len(observation.final_weights) == 101
 
     # Revalidating the saved run reproduces the verdicts without a simulator.
@@ -30,9 +30,9 @@ def test_main_job_writes_results_and_observations(tmp_path, capsys):
 @pytest.mark.nest
 def test_revalidate_flags_a_tampered_observation(tmp_path, capsys):
     assert main(["--backend", "nest", "--protocol", "bounds", "--out", str(tmp_path), "--quiet"]) == EXIT_OK
-    (path,) = tmp_path.glob("*/observations/nest-bounds.json")
+    (path,) = tmp_path.glob("*/observations/nest-bounds-pair-additive.json")
     data = json.loads(path.read_text())
-    data["final_weights"][0] += 1e-6  # above the 1e-9 tolerance
+    data["final_weights"][0] += 1e-6  # above the tolerance, 1e-9 of w_max = 1
     path.write_text(json.dumps(data))
     assert main(["revalidate", str(path)]) == EXIT_FAILED
     assert "1 failed" in capsys.readouterr().out

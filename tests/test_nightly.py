@@ -9,7 +9,7 @@ import json
 import pytest
 
 from stdp_validation.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, main
-from stdp_validation.nightly import compare_nights, run_nightly
+from stdp_validation.run.nightly import compare_nights, run_nightly
 
 pytestmark = pytest.mark.nest
 
@@ -53,8 +53,8 @@ def test_a_weight_change_after_a_version_change_is_reported_not_failed(tmp_path)
 
     def upgrade(data):
         data["results"][0]["verdicts"][0]["observed"] = 0.123
-        for result in data["results"]:
-            result["environment"]["versions"]["nest-simulator"] = "9.9.9"
+        for note in data["backend_notes"].values():
+            note["environment"]["versions"]["nest-simulator"] = "9.9.9"
 
     tamper(second, upgrade)
     comparison = compare_nights(first, second)

@@ -1,7 +1,8 @@
 """Re-validating observations recorded on a SpiNNaker board, without a board.
 
 The board-like observation below is written by hand: its learned weight is worked out in
-integers from sPyNNaker's algorithm (facts §3), not taken from the model under test.
+integers from sPyNNaker's algorithm (synapse_dynamics_stdp_mad_impl.c and timing_pair_impl.h
+of sPyNNaker's neural_modelling), not taken from the model under test.
 """
 
 import json
@@ -10,9 +11,8 @@ import pytest
 
 from stdp_validation import AdditiveWeightDependence, CONVENTIONS, SpikePairRule, STDPRule
 from stdp_validation.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, main
-from stdp_validation.compare import PASS, compare
-from stdp_validation.observation import Observation
 from stdp_validation.protocols import Case, Protocol
+from stdp_validation.results import Execution, Observation, Status, evaluate
 
 RULE = STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.012), AdditiveWeightDependence(0.0, 5.0))
 
@@ -34,31 +34,33 @@ def board_observation(final_stored=STORED):
                 "global_weight_scale": 1.0}
     return Observation(
         backend="spinnaker", protocol=protocol, conventions=CONVENTIONS["spinnaker"].with_timestep(1.0),
+        execution=Execution.BOARD,
         pre_spike_times=[[10.0, 200.0]], post_spike_times=[[15.0]], final_weights=[final_stored * LSB],
         initial_weights=[2.5], intended_post_times=[[15.0]], delay=1.0, t_stop=300.0,
-        environment={"machine": "board spinn-4.example", "board_output": True},
-        checks=[{"protocol": "board-pair", "name": "sPyNNaker encoding", "kind": "info", "passed": None,
-                 "expected": None, "observed": encoding, "reason": "hand-written"}],
+        environment={"machine": "board spinn-4.example (version 5)"}, encoding=encoding,
     )
 
 
 def test_board_weights_are_compared_as_stored_integers():
-    (verdict,) = compare(board_observation())
-    assert verdict.status == PASS
+    (verdict,) = evaluate(board_observation()).verdicts
+    assert verdict.status == Status.PASS
+    assert verdict.stored_expected == verdict.stored_observed == STORED
     assert verdict.expected == STORED * LSB and verdict.tolerance == 0.0
     assert "equal stored 16-bit integers" in verdict.tolerance_reason
+    assert verdict.float_model["within"]
 
 
 def test_one_lsb_off_fails():
-    (verdict,) = compare(board_observation(STORED + 1))
-    assert verdict.status == "fail" and verdict.error == pytest.approx(LSB)
+    (verdict,) = evaluate(board_observation(STORED + 1)).verdicts
+    assert verdict.status == Status.FAIL and verdict.error == pytest.approx(LSB)
+    assert "+1 LSB" in verdict.reason
 
 
 def test_revalidate_a_saved_board_run(tmp_path, capsys):
     path = tmp_path / "spinnaker-board-pair.json"
     board_observation().save(path)
     assert main(["revalidate", str(path)]) == EXIT_OK
-    assert "spinnaker board-pair (pair-additive): 1 passed, 0 failed" in capsys.readouterr().out
+    assert "spinnaker board-pair (pair-additive): pass: 1 passed, 0 failed" in capsys.readouterr().out
     data = json.loads(path.read_text())
     data["final_weights"] = [(STORED - 1) * LSB]
     path.write_text(json.dumps(data))
@@ -68,7 +70,7 @@ def test_revalidate_a_saved_board_run(tmp_path, capsys):
 def test_a_board_file_without_its_network_encoding_is_rejected(tmp_path, capsys):
     path = tmp_path / "board.json"
     observation = board_observation()
-    observation.checks = []
+    observation.encoding = None
     observation.save(path)
     assert main(["revalidate", str(path)]) == EXIT_BAD_INPUT
-    assert "sPyNNaker encoding" in capsys.readouterr().err
+    assert "needs its encoding" in capsys.readouterr().err

@@ -16,22 +16,23 @@ import pytest
 
 from stdp_validation.backends.nest import NestBackend
 from stdp_validation.cli import EXIT_FAILED, EXIT_INTERRUPTED, main
-from stdp_validation.observation import Observation, write_json_atomic
+from stdp_validation.results import Observation
+from stdp_validation.results.io import write_json_atomic
 from stdp_validation.protocols import get_protocol
-from stdp_validation.validation import run_validation
+from stdp_validation.run import run_validation
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
 
 def fail_on(monkeypatch, protocol_name, exception):
-    real_run = NestBackend.run
+    real_simulate = NestBackend.simulate
 
-    def run(self, protocol, rule=None):
-        if protocol.name == protocol_name:
+    def simulate(self, items, note=""):
+        if any(item.protocol.name == protocol_name for item in items):
             raise exception
-        return real_run(self, protocol, rule)
+        return real_simulate(self, items, note)
 
-    monkeypatch.setattr(NestBackend, "run", run)
+    monkeypatch.setattr(NestBackend, "simulate", simulate)
 
 
 @pytest.mark.nest
@@ -44,7 +45,7 @@ def test_a_failing_protocol_keeps_every_finished_result_and_the_run_goes_on(tmp_
     assert error["protocol"] == "bounds" and "injected: simulator crashed" in error["error"]
     assert "RuntimeError" in error["traceback"]
     for name in ("window", "poisson"):
-        assert Observation.load(run.directory / "observations" / f"nest-{name}.json").backend == "nest"
+        assert Observation.load(run.directory / "observations" / f"nest-{name}-pair-additive.json").backend == "nest"
     assert run.failed
 
 
@@ -84,7 +85,7 @@ def test_a_killed_writer_never_leaves_a_half_written_json(tmp_path):
     # is either absent or a complete, valid JSON document, never a prefix of one.
     path = tmp_path / "results.json"
     script = (
-        "import sys\nfrom stdp_validation.observation import write_json_atomic\n"
+        "import sys\nfrom stdp_validation.results.io import write_json_atomic\n"
         "data = {'weights': [i * 0.1 for i in range(100000)]}\n"
         "while True:\n    write_json_atomic(sys.argv[1], data)\n"
     )
@@ -118,7 +119,7 @@ def test_two_runs_with_the_same_seed_give_identical_results(tmp_path):
             for i in range(2)]
     first, second = (_without_run_specifics(json.loads(r.results_file.read_text())) for r in runs)
     assert first == second
-    observations = [json.loads((r.directory / "observations" / "nest-poisson.json").read_text()) for r in runs]
+    observations = [json.loads((r.directory / "observations" / "nest-poisson-pair-additive.json").read_text()) for r in runs]
     for observation in observations:
         observation.pop("timings")
     assert observations[0] == observations[1]
@@ -153,7 +154,7 @@ def test_a_real_ctrl_c_during_a_brian2_simulation_stops_the_run_and_keeps_what_f
     process = subprocess.Popen(command, cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONPATH": str(REPOSITORY)})
     deadline = time.time() + 240
-    while time.time() < deadline and not list(tmp_path.glob("*/observations/brian2-bounds.json")):
+    while time.time() < deadline and not list(tmp_path.glob("*/observations/brian2-bounds-*.json")):
         time.sleep(0.2)
     time.sleep(2.0)  # inside the Brian2 pairing simulation (≈ 20 s)
     process.send_signal(signal.SIGINT)

@@ -63,7 +63,7 @@ class Backend(ABC):
         A protocol the backend cannot run is reported as ``unsupported``, never as a failure.
         """
         try:
-            check_supported(rule, self.conventions(rule, protocol))
+            check_supported(rule, self.conventions(rule, protocol), owner=f"the {self.name!r} backend")
         except UnsupportedByBackend as error:
             return str(error)
         return None

@@ -143,6 +143,9 @@ class PyNNBackend(Backend):
     def read_spikes(self, population, n):
         return spike_trains(population)[:n]
 
+    def read_traces(self, network, variables, n):
+        return read_traces(network, variables, n)
+
     def after_run(self, sim, group, networks, readouts, session):
         """Called after every protocol of a group was read and before ``end()``: a subclass adds
         to each :class:`Readout`'s ``extras`` (toolchain checks, encodings, ...). ``session`` is
@@ -309,7 +312,7 @@ class PyNNBackend(Backend):
         weights = self.read_weights(network["plastic"], n)
         traces = {}
         if item.protocol.record_traces:
-            traces = read_traces(network, item.protocol.record_traces, n)
+            traces = self.read_traces(network, item.protocol.record_traces, n)
         return Readout(weights, self.read_spikes(network["pre"], n), self.read_spikes(network["post"], n), traces)
 
     def observation(self, item, readout, timings, t_run, notes):

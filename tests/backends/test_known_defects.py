@@ -1,4 +1,4 @@
-"""Minimal reproducers of known backend defects (stdp_validation.defects).
+"""Minimal reproducers of known backend defects (stdp_validation.results.defects).
 
 Each test asserts the documented behaviour and is marked xfail(strict=True): it fails today,
 and an upstream fix turns it into an unexpected pass that fails the run until the defect
@@ -10,14 +10,21 @@ from math import exp
 import pytest
 
 from stdp_validation import AdditiveWeightDependence, MultiplicativeWeightDependence, SpikePairRule, STDPRule
-from stdp_validation.backends import get_backend
-from stdp_validation.compare import predicted_weights
 from stdp_validation.protocols import window_protocol
+from stdp_validation.reference import predict_weights
+from support.running import observe
 
 
 def run_pairs(backend, rule, lags, initial_weight):
     """One pre/post pair per lag (emission Δt, ms) under ``rule`` as one simulation."""
-    return get_backend(backend).run(window_protocol(lags, initial_weight=initial_weight, rule=rule))
+    return observe(backend, window_protocol(lags, initial_weight=initial_weight, rule=rule))
+
+
+def predicted_weights(observation):
+    """The reference prediction for every case of an observation, from its recorded spikes."""
+    return predict_weights(observation.pre_spike_times, observation.post_spike_times, observation.rule,
+                           delay=observation.delay, initial_weight=observation.initial_weights,
+                           conventions=observation.conventions, t_stop=observation.t_stop)
 
 
 @pytest.mark.brian2

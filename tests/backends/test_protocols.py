@@ -1,14 +1,14 @@
 """Every protocol on NEST and Brian2 against the reference model, one simulation per protocol.
 
-The tolerance (1e-9 in PyNN units, float64 round-off and unit conversions) and the
-prediction come from stdp_validation.compare; a failing case prints expected, observed,
+The tolerance (1e-9 of the weight scale, float64 round-off and unit conversions) and the
+prediction come from stdp_validation.results.compare; a failing case prints expected, observed,
 error, tolerance and its reason. Cases that fail through a known backend defect make the
 test xfail with the defect's id (they are listed as known defects in every report).
 """
 
 import pytest
 
-from stdp_validation.compare import FAIL, KNOWN_DEFECT
+from stdp_validation.results import Status
 from stdp_validation.backends.nest import NEAREST_MODELS
 
 SYNTHETIC_PROTOCOLS = ["window", "pairing", "poisson", "bounds"]
@@ -16,16 +16,16 @@ BACKENDS = [pytest.param("brian2", marks=pytest.mark.brian2), pytest.param("nest
 
 
 def check(result):
-    failures = [v for v in result.verdicts if v.status == FAIL]
+    failures = [v for v in result.verdicts if v.status == Status.FAIL]
     lines = [
         f"{v.case}: expected {v.expected!r}, observed {v.observed!r}, error {v.error:.3g} > tolerance "
         f"{v.tolerance:g} ({v.tolerance_reason})"
         for v in failures[:10]
     ]
     assert not failures, f"{len(failures)} of {len(result.verdicts)} cases failed:\n" + "\n".join(lines)
-    defects = sorted({d for v in result.verdicts if v.status == KNOWN_DEFECT for d in v.defects})
+    defects = sorted({d for v in result.verdicts if v.status == Status.KNOWN_DEFECT for d in v.defects})
     if defects:
-        pytest.xfail(f"known defect(s) {', '.join(defects)} in {sum(v.status == KNOWN_DEFECT for v in result.verdicts)} cases")
+        pytest.xfail(f"known defect(s) {', '.join(defects)} in {sum(v.status == Status.KNOWN_DEFECT for v in result.verdicts)} cases")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -1,7 +1,7 @@
-"""sPyNNaker on the virtual board: what can be checked without a SpiNNaker machine.
+"""sPyNNaker's toolchain on a virtual board: what can be checked without a SpiNNaker machine.
 
 Every protocol is mapped by sPyNNaker's real toolchain (``virtual_board = True``) in ONE
-network per timestep (``SpinnakerBackend.run_many``: two setup/run/end cycles for the five
+network per timestep (``SpinnakerBackend.run``: two setup/run/end cycles for the five
 protocols, ≈1 s after the ≈2 s import). The toolchain checks of each protocol (weight scale and LSB, the
 encoded STDP region against sPyNNaker's host encoders and the fixed-point model, initial
 weight quantisation) must pass. Nothing dynamic exists on a virtual board: no spikes and no
@@ -20,18 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stdp_validation.backends.spinnaker import (
-    FIXEDPOINT_MISSING,
-    KEEP_ENV,
-    SpinnakerBackend,
-    encoding_from_checks,
-    is_board_observation,
-    validate_board_cfg,
-    virtual_board_checks,
-)
+from stdp_validation.backends.spinnaker import KEEP_ENV, SpinnakerBackend, toolchain_checks, validate_board_cfg
 from stdp_validation.errors import ParameterError
-from stdp_validation.observation import Observation
 from stdp_validation.protocols import PROTOCOLS, get_protocol, window_protocol
+from stdp_validation.results import Execution, Observation
+from support.running import observe
 
 UNAVAILABLE = SpinnakerBackend.unavailable_reason()
 needs_spinnaker = pytest.mark.skipif(UNAVAILABLE is not None, reason=f"backend 'spinnaker' unavailable: {UNAVAILABLE}")
@@ -39,15 +32,6 @@ pytestmark = pytest.mark.spinnaker
 
 PROTOCOL_NAMES = list(PROTOCOLS)
 SANDBOX_ENV = ("HOME", "XDG_CONFIG_HOME", "XDG_CONFIG_DIRS")
-
-
-def _fixedpoint_available():
-    try:
-        from stdp_validation import fixedpoint
-
-        return all(hasattr(fixedpoint, name) for name in ("encode_rule", "exp_lut", "weight_lsb", "encode_s1615"))
-    except ImportError:
-        return False
 
 
 def _user_cfg_files():
@@ -77,7 +61,7 @@ def _workspaces():
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
-    """All protocols in one run_many call, from an empty working directory."""
+    """All protocols in one run call, from an empty working directory."""
     if UNAVAILABLE is not None:
         pytest.skip(f"backend 'spinnaker' unavailable: {UNAVAILABLE}")
     cwd = tmp_path_factory.mktemp("caller-cwd")
@@ -85,7 +69,7 @@ def session(tmp_path_factory):
         patch.chdir(cwd)
         patch.delenv(KEEP_ENV, raising=False)
         before, workspaces = _caller_state(), _workspaces()
-        observations = SpinnakerBackend().run_many([factory() for factory in PROTOCOLS.values()])
+        observations = list(SpinnakerBackend().run([factory() for factory in PROTOCOLS.values()]))
         after = _caller_state()
         left = sorted(os.listdir(cwd))
         new_workspaces = _workspaces() - workspaces
@@ -100,11 +84,11 @@ def session(tmp_path_factory):
 
 
 def _checks(observation, kind="check"):
-    return [c for c in observation.checks if c["kind"] == kind]
+    return [c for c in observation.checks if c.kind == kind]
 
 
 def _check(observation, name_start):
-    matches = [c for c in observation.checks if c["name"].startswith(name_start)]
+    matches = [c for c in observation.checks if c.name.startswith(name_start)]
     assert matches, f"no check named {name_start!r}; have {[c['name'] for c in observation.checks]}"
     return matches
 
@@ -117,15 +101,15 @@ def _check(observation, name_start):
 def test_every_protocol_maps_on_the_virtual_board(session, protocol):
     observation = session["observations"][protocol]
     assert observation.backend == "spinnaker"
-    assert observation.environment["machine"] == "virtual board"
+    assert observation.execution is Execution.TOOLCHAIN_ONLY
     assert observation.environment["versions"]["sPyNNaker"] == "1!7.4.1"
     [maps] = _check(observation, "network maps")
-    assert maps["passed"] is True
+    assert maps.passed is True
     [binaries] = _check(observation, "binaries exist")
-    assert binaries["passed"] is True, binaries["observed"]
+    assert binaries.passed is True, binaries.observed
 
 
-def test_run_many_keeps_input_order(session):
+def test_run_keeps_input_order(session):
     assert session["order"] == PROTOCOL_NAMES
 
 
@@ -134,32 +118,28 @@ def test_run_many_keeps_input_order(session):
 def test_toolchain_checks_pass(session, protocol):
     observation = session["observations"][protocol]
     checks = _checks(observation)
-    failed = [c for c in checks if c["passed"] is False]
+    failed = [c for c in checks if c.passed is False]
     lines = [f"{c['name']}: expected {c['expected']!r}, observed {c['observed']!r} ({c['reason']})" for c in failed]
     assert not failed, f"{len(failed)} of {len(checks)} checks failed:\n" + "\n".join(lines)
-    # Checks that cannot be made say why: the fixed-point model is missing, or the rule cannot
-    # tell the amplitude conventions apart (w_max·g = g).
-    not_made = [c for c in checks if c["passed"] is None]
-    assert all(c["reason"].startswith(FIXEDPOINT_MISSING) or "cannot tell the two apart" in c["reason"]
-               for c in not_made), not_made
+    # Checks that cannot be made say why: the rule cannot tell the amplitude conventions apart (w_max·g = g).
+    not_made = [c for c in checks if c.passed is None]
+    assert all("cannot tell the two apart" in c.reason for c in not_made), not_made
     assert len(checks) >= 20
 
 
 @needs_spinnaker
 @pytest.mark.parametrize("protocol", PROTOCOL_NAMES)
 def test_encoded_rule_equals_the_fixed_point_model(session, protocol):
-    if not _fixedpoint_available():
-        pytest.skip(FIXEDPOINT_MISSING)
     from stdp_validation import fixedpoint
 
     observation = session["observations"][protocol]
-    names = [c["name"] for c in observation.checks if "fixedpoint" in c["name"] or "fixed-point" in c["name"]]
+    names = [c.name for c in observation.checks if "fixedpoint" in c.name or "fixed-point" in c.name]
     assert any(n.startswith("STDP region equals fixedpoint.encode_rule") for n in names), names
     for check in observation.checks:
-        if check["name"] in names:
-            assert check["passed"] is True, check
+        if check.name in names:
+            assert check.passed is True, check
     # And directly, from the stored encoding: the whole region, word for word.
-    encoding = encoding_from_checks(observation.checks)
+    encoding = observation.encoding
     conductance = encoding["global_weight_scale"] == 1024.0
     expected = fixedpoint.encode_rule(observation.rule, observation.protocol.timestep, conductance_based=conductance)
     words = np.asarray(expected.region_words(encoding["n_synapse_types"]), dtype=np.uint32).tolist()
@@ -173,7 +153,7 @@ def test_encoded_rule_equals_the_fixed_point_model(session, protocol):
 @pytest.mark.parametrize("protocol", PROTOCOL_NAMES)
 def test_weight_scale_and_lsb(session, protocol):
     observation = session["observations"][protocol]
-    encoding = encoding_from_checks(observation.checks)
+    encoding = observation.encoding
     seed = observation.protocol.network == "seed"
     assert encoding["global_weight_scale"] == (1024.0 if seed else 1.0)  # IF_cond_exp vs IF_curr_exp
     assert encoding["receptor"] == ("excitatory" if seed else "inhibitory")
@@ -185,7 +165,7 @@ def test_weight_scale_and_lsb(session, protocol):
     timing = observation.rule.timing
     assert max(timing.A_plus, timing.A_minus) / lsb >= 16
     [resolution] = _check(observation, "amplitude resolution")
-    assert resolution["passed"] is True
+    assert resolution.passed is True
 
 
 @needs_spinnaker
@@ -193,12 +173,12 @@ def test_sharing_the_drive_synapse_type_makes_the_lsb_too_coarse():
     # The shared runner's network: plastic and 300 nA drive on one synapse type → s = 9,
     # LSB 1/64 nA > A = 0.01 nA. The resolution check says so.
     protocol = window_protocol(lags=[-5.0, 5.0])
-    observation = SpinnakerBackend(plastic_receptor="excitatory").run(protocol)
+    observation = observe(SpinnakerBackend(plastic_receptor="excitatory"), protocol)
     [resolution] = _check(observation, "amplitude resolution")
-    assert resolution["passed"] is False
-    encoding = encoding_from_checks(observation.checks)
+    assert resolution.passed is False
+    encoding = observation.encoding
     assert encoding["ring_buffer_shifts"][encoding["synapse_type"]] == 9
-    assert "weight LSBs" in resolution["reason"]
+    assert "weight LSBs" in resolution.reason
     assert any(line.startswith("check FAILED: amplitude resolution") for line in observation.notes)
 
 
@@ -207,12 +187,12 @@ def test_sharing_the_drive_synapse_type_makes_the_lsb_too_coarse():
 def test_stdp_region_is_region_7_and_decodes(session, protocol):
     observation = session["observations"][protocol]
     [region] = _check(observation, "synapse dynamics region number")
-    assert region["observed"] == [7] and region["passed"] is True
+    assert region.observed == [7] and region.passed is True
     for name in ("STDP region size", "backprop_delay word", "tau_plus table size", "tau_minus table size",
                  "tau_plus table equals sPyNNaker's get_exp_lut_array",
                  "tau_minus table equals sPyNNaker's get_exp_lut_array", "weight-dependence words"):
         for check in _check(observation, name):
-            assert check["passed"] is True, check
+            assert check.passed is True, check
 
 
 # -- what the virtual board does not give ---------------------------------------------------------
@@ -222,40 +202,40 @@ def test_stdp_region_is_region_7_and_decodes(session, protocol):
 @pytest.mark.parametrize("protocol", PROTOCOL_NAMES)
 def test_virtual_observation_is_not_presented_as_board_output(session, protocol):
     observation = session["observations"][protocol]
-    assert observation.environment["board_output"] is False
-    assert not is_board_observation(observation)
+    assert observation.execution is Execution.TOOLCHAIN_ONLY and not observation.execution.learned
     assert all(t == [] for t in observation.pre_spike_times)
     assert all(t == [] for t in observation.post_spike_times)
     assert observation.traces == {}
     assert any("NOT board output" in note for note in observation.notes)
     assert any(note.startswith("not checked without a board") for note in observation.notes)
     # final_weights are the initial weights, quantised by the host: rint(w·scale)/scale.
-    encoding = encoding_from_checks(observation.checks)
+    encoding = observation.encoding
     scale = encoding["weight_scales"][encoding["synapse_type"]]
     initial = np.asarray(observation.initial_weights)
     assert observation.final_weights == (np.rint(initial * scale) / scale).tolist()
-    [quantised] = _check(observation, "initial weights quantised")
-    assert quantised["passed"] is True
+    [quantised] = _check(observation, "initial weights equal the fixed-point model's")
+    assert quantised.passed is True
 
 
 @needs_spinnaker
 def test_amplitude_convention_is_reported_as_a_divergence(session):
     observation = session["observations"]["seed"]  # w_max = 5 µS separates A from A·w_max
     [absolute] = _check(observation, "A+ term is absolute")
-    assert absolute["passed"] is True
-    assert absolute["observed"] == round(0.5 * 1024 * 2**15)  # A+·g·2^15, no w_max factor
+    assert absolute.passed is True
+    assert absolute.observed == round(0.5 * 1024 * 2**15)  # A+·g·2^15, no w_max factor
     [divergence] = _check(observation, "amplitude convention")
-    assert divergence["kind"] == "divergence" and divergence["passed"] is True
-    assert "not a failure" in divergence["reason"]
+    assert divergence.kind == "divergence" and divergence.passed is True
+    assert "not a failure" in divergence.reason
 
 
 @needs_spinnaker
 def test_checks_can_be_repeated_offline_from_the_stored_encoding(session):
     observation = session["observations"]["bounds"]
-    encoding = encoding_from_checks(observation.checks)
-    again = [c.to_dict() for c in virtual_board_checks(observation.protocol, encoding)]
+    encoding = observation.encoding
+    again = toolchain_checks(observation.protocol, encoding)
+
     def strip(checks):
-        return [(c["name"], c["passed"], c["observed"]) for c in checks if c["kind"] != "info"]
+        return [(c.name, c.passed, c.observed) for c in checks if c.kind != "info"]
 
     assert strip(again) == strip(observation.checks)
 
@@ -267,8 +247,8 @@ def test_observation_round_trips_through_json(session, tmp_path):
     observation.save(path)
     loaded = Observation.load(path)
     assert loaded.final_weights == observation.final_weights
-    assert loaded.environment["machine"] == "virtual board"
-    assert loaded.notes == observation.notes
+    assert loaded.execution is Execution.TOOLCHAIN_ONLY and loaded.encoding == observation.encoding
+    assert loaded.notes == observation.notes and loaded.checks == observation.checks
 
 
 @needs_spinnaker
@@ -282,8 +262,9 @@ def test_protocols_are_grouped_by_timestep(session):
         longest = max(o.protocol.t_stop for o in members)
         for observation in members:
             assert observation.t_stop == longest
-            assert "2 runs in all, one per timestep" in observation.notes[0]
-            assert all(o.protocol.name in observation.notes[0] for o in members)
+            [note] = [n for n in observation.notes if n.startswith("one spinnaker network and run")]
+            assert f"at timestep {observation.protocol.timestep:g} ms" in note
+            assert all(o.protocol.name in note for o in members)
 
 
 # -- the caller's process is left alone -------------------------------------------------------------
@@ -309,11 +290,11 @@ def test_consecutive_runs_in_one_process(monkeypatch, tmp_path):
     before = _caller_state()
     backend = SpinnakerBackend()
     small = window_protocol(lags=[-5.0, 0.0, 5.0])
-    first = backend.run(small)
-    second = backend.run(get_protocol("seed"))
-    third = backend.run(small)
+    first = observe(backend, small)
+    second = observe(backend, get_protocol("seed"))
+    third = observe(backend, small)
     for observation in (first, second, third):
-        assert not [c for c in _checks(observation) if c["passed"] is False]
+        assert not [c for c in _checks(observation) if c.passed is False]
     assert first.final_weights == third.final_weights
     assert list(tmp_path.iterdir()) == []
     assert _caller_state() == before
@@ -323,7 +304,7 @@ def test_consecutive_runs_in_one_process(monkeypatch, tmp_path):
 def test_keep_option_keeps_the_working_folder(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(KEEP_ENV, "1")
-    observation = SpinnakerBackend().run(window_protocol(lags=[1.0, 2.0]))
+    observation = observe(SpinnakerBackend(), window_protocol(lags=[1.0, 2.0]))
     [line] = [n for n in observation.notes if n.startswith("sPyNNaker working folder kept: ")]
     kept = Path(line.split(": ", 1)[1])
     try:
@@ -370,6 +351,10 @@ def _cfg(tmp_path, text, name="board.cfg"):
         ("[Machine]\nmachine_name = 10.0.0.1\nversion = 5\n[Reports]\ndefault_report_file_path = rel/dir\n",
          ["default_report_file_path", "absolute"]),
         ("no section header\n", ["not a valid cfg file"]),
+        ("[Machine]\nspalloc_server = https://user:secret@spalloc.example.org/\n", ["credentials", "SPALLOC_USER",
+                                                                                    "SPALLOC_PASSWORD"]),
+        ("[Machine]\nspalloc_server = https://spalloc.example.org/\nspalloc_password = x\n",
+         ["spallocpassword", "credentials", "SPALLOC_PASSWORD"]),
     ],
 )
 def test_bad_cfg_is_rejected_before_any_setup(tmp_path, no_simulator, text, words):
@@ -411,7 +396,7 @@ def test_unreadable_cfg_is_rejected(tmp_path, no_simulator):
     [
         ("[Machine]\nmachine_name = 192.168.240.253\nversion = 5\n", "board 192.168.240.253 (version 5)"),
         ("[Machine]\nmachineName = spinn-4\nversion = 3\n", "board spinn-4 (version 3)"),
-        ("[Machine]\nspalloc_server = https://user:secret@spalloc.example.org/spalloc/\n",
+        ("[Machine]\nspalloc_server = https://spalloc.example.org/spalloc/\n",
          "spalloc https://spalloc.example.org/spalloc/"),
         ("[Machine]\nremote_spinnaker_url = https://hbp.example.org/api\nversion = 5\n",
          "remote https://hbp.example.org/api"),
@@ -421,9 +406,8 @@ def test_unreadable_cfg_is_rejected(tmp_path, no_simulator):
 )
 def test_good_cfg_is_accepted_without_credentials_in_the_machine_name(tmp_path, no_simulator, text, machine):
     backend = SpinnakerBackend(cfg_path=_cfg(tmp_path, text))
-    assert not backend.virtual
-    assert backend.machine == machine
-    assert "secret" not in backend.machine and "user" not in backend.machine
+    assert backend.execution is Execution.BOARD
+    assert backend.board.machine == machine
     assert validate_board_cfg(_cfg(tmp_path, text, "again.cfg")).machine == machine
 
 
@@ -434,7 +418,7 @@ def test_virtual_mode_never_reads_the_user_cfg(monkeypatch, tmp_path, no_simulat
     (home / ".spynnaker.cfg").write_text("[Machine]\nmachine_name = should.not.be.used\nversion = 5\n")
     monkeypatch.setenv("HOME", str(home))
     backend = SpinnakerBackend()
-    assert backend.virtual and backend.machine == "virtual board"
+    assert backend.board is None and backend.execution is Execution.TOOLCHAIN_ONLY
 
 
 @needs_spinnaker
@@ -446,9 +430,9 @@ def test_a_developer_home_cfg_does_not_break_the_virtual_run(monkeypatch, tmp_pa
     cfg.write_text("[Machine]\nmachine_name = should.not.be.used\nversion = 5\n")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.chdir(tmp_path)
-    observation = SpinnakerBackend().run(window_protocol(lags=[3.0]))
-    assert observation.environment["machine"] == "virtual board"
-    assert not [c for c in _checks(observation) if c["passed"] is False]
+    observation = observe(SpinnakerBackend(), window_protocol(lags=[3.0]))
+    assert observation.execution is Execution.TOOLCHAIN_ONLY
+    assert not [c for c in _checks(observation) if c.passed is False]
     assert cfg.read_text() == "[Machine]\nmachine_name = should.not.be.used\nversion = 5\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
     assert os.environ["HOME"] == str(home)

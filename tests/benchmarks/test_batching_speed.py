@@ -13,7 +13,7 @@ import pytest
 
 from stdp_validation.backends import get_backend, unavailable_reason
 from stdp_validation.protocols import window_protocol
-from stdp_validation.validation import run_validation
+from stdp_validation.run import run_validation
 
 TARGET_RATIO = {"brian2": 50.0, "nest": 10.0}
 SAMPLE = {"brian2": 5, "nest": 20}
@@ -31,15 +31,15 @@ def test_window_batched_vs_single_case_simulations(benchmark, backend):
     need(backend)
     protocol = window_protocol()
     runner = get_backend(backend)
-    runner.run(window_protocol([0.0]))  # imports and one-off set-up outside the timing
+    list(runner.run([window_protocol([0.0])]))  # imports and one-off set-up outside the timing
 
     started = time.perf_counter()
     for lag in protocol.cases[: SAMPLE[backend]]:
-        runner.run(window_protocol([lag.parameter]))
+        list(runner.run([window_protocol([lag.parameter])]))
     per_case = (time.perf_counter() - started) / SAMPLE[backend]
     single_total = per_case * len(protocol.cases)
 
-    benchmark.pedantic(runner.run, args=(protocol,), rounds=3, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(lambda: list(runner.run([protocol])), rounds=3, iterations=1, warmup_rounds=1)
     batched = benchmark.stats.stats.mean
     ratio = single_total / batched
     benchmark.extra_info.update(

@@ -382,10 +382,12 @@ def test_reference_treats_times_closer_than_the_tolerance_as_simultaneous():
 
 def test_spinnaker_negative_amplitude_is_a_known_defect_of_the_board():
     # sPyNNaker clips one-sided (min(w, w_max) after potentiation, max(w, w_min) after
-    # depression; facts §3), so reverse STDP leaves [w_min, w_max] on the board: the fixed-point
+    # depression; weight_additive_one_term_impl.h), so reverse STDP leaves [w_min, w_max] on the board: the fixed-point
     # model follows the board, the reference keeps PyNN's bounds, and the difference is reported
     # as the known defect, not hidden in a tolerance.
-    from stdp_validation.defects import defects_for
+    from types import SimpleNamespace
+
+    from stdp_validation.results.defects import defects_for
     from stdp_validation.fixedpoint import predict_fixed_point_weights
 
     rule = additive_rule(a_minus=-0.5)  # reverse STDP: "depression" raises the weight
@@ -396,7 +398,8 @@ def test_spinnaker_negative_amplitude_is_a_known_defect_of_the_board():
     # lag 5 + 1 − 10 = −4: 0.875 + 0.5·e^(−4/20) > w_max, within the lookup table's 1/2048
     # resolution (× A) and two weight LSBs (2^(1−15)) of the float value.
     assert board == pytest.approx(0.875 + 0.5 * exp(-4 / 20), abs=0.5 / 2048 + 2 * 2.0**-14)
-    assert [d.id for d in defects_for("spinnaker", rule)] == ["spinnaker-negative-amplitude-bounds"]
+    observation = SimpleNamespace(backend="spinnaker", rule=rule)
+    assert [d.id for d in defects_for(observation)] == ["spinnaker-negative-amplitude-bounds"]
 
 
 @pytest.mark.parametrize("nearest, pre", [(True, [10.0]), (False, [0.0, 10.0])])
@@ -409,7 +412,7 @@ def test_spinnaker_post_spike_at_time_zero_never_potentiates(nearest, pre):
 
 
 def test_spinnaker_source_times_are_truncated_to_microseconds_before_rounding_up():
-    # ceil(floor(t_ms·1000)/dt_µs) (facts §7): 10.0004 ms → 10000 µs → tick 10, not 11.
+    # ceil(floor(t_ms·1000)/dt_µs) (spike_source_array_vertex.py): 10.0004 ms → 10000 µs → tick 10, not 11.
     conventions = CONVENTIONS["spinnaker"].with_timestep(1.0)
     reference = predict_weights(
         [10.0004, 50.0], [20.0], additive_rule(), delay=1.0, initial_weight=W0, conventions=conventions

@@ -1,6 +1,6 @@
 """Bit-accurate sPyNNaker 1!7.4.1 integer model against integers worked out by hand.
 
-Conventions used in the hand computations (facts/spinnaker_stdp.md §1-§7):
+Conventions used in the hand computations (sPyNNaker 1!7.4.1: synapse_dynamics_stdp_mad_impl.c, post_events.h, timing_*_impl.h, weight_*_impl.h, maths.h):
   LUT[k]  = floor(2048·e^(−k/τ)) (τ = 20 ms, dt = 1 ms unless stated; written out below)
   s = 4, g = 1: stored = w·2048, in-flight w = stored << 4 = w·32768 (S16.15), LSB_w = 2^-11 nA
   A+ = 0.01 -> 328, A− = 0.012 -> 393 (S16.15, round half even of A·32768)
@@ -234,14 +234,14 @@ def test_spynnaker_integration_network():
     assert stored(pre, post, rule, delay=3.0) == 82027 >> 4 == 5126
     model = predict_fixed_point_weights(pre, post, rule, delay=3.0, initial_weight=2.5, timestep=1.0,
                                         ring_buffer_shift=4)[0]  # fmt: skip
-    assert model == 5126 / 2048 == 2.5029296875  # facts §8: 2.502930
+    assert model == 5126 / 2048 == 2.5029296875  # sPyNNaker's test_stdp_pair_additive network
     helper_exact = 2.5 + 0.01 * (exp(-7 / 20) + exp(-25 / 20)) - 0.01 * (exp(-33 / 20) + exp(-15 / 20))
     utils = pytest.importorskip("spynnaker.pyNN.models.neuron.synapse_dynamics.synapse_dynamics_utils")
     helper = utils.calculate_spike_pair_additive_stdp_weight(
         np.array([1010, 1050]), np.array([1014, 1032, 1053]), 2.5, 3, 0.01, 0.01, 20, 20
     )
     assert helper == pytest.approx(helper_exact, abs=1e-12)
-    assert helper == pytest.approx(2.503268, abs=5e-7)  # facts §8
+    assert helper == pytest.approx(2.503268, abs=5e-7)  # sPyNNaker's own helper, _calculate_stdp_times
     difference = model - helper
     assert difference == pytest.approx(-3.381e-4, abs=1e-7)
     assert abs(difference) <= 1e-3 * abs(helper)  # inside the test's rtol = 0.001
@@ -252,7 +252,7 @@ def test_spynnaker_nearest_integration_network():
     # Pre 1050: window {1014, 1032}: 1014 is first after 1010 (+231); 1032 is not (prev 1014 is
     # after 1010: 0). Depression against 1032: LUT[15] = 967, −(328·967 >> 11) = −154.
     assert stored([1010.0, 1050.0], [1014.0, 1032.0, 1053.0], rule, delay=3.0) == (81920 + 231 - 154) >> 4
-    assert ((81920 + 231 - 154) >> 4) / 2048 == 5124 / 2048 == pytest.approx(2.501953, abs=5e-7)  # facts §8
+    assert ((81920 + 231 - 154) >> 4) / 2048 == 5124 / 2048 == pytest.approx(2.501953, abs=5e-7)  # sPyNNaker's own helper, _calculate_stdp_times
 
 
 # --- encodings against the installed sPyNNaker -------------------------------------------------
@@ -288,7 +288,7 @@ def test_s1615_rounds_half_even_on_the_decimal_value():
 
 
 def test_encoded_rule_matches_the_decoded_virtual_board_region():
-    # facts §9: LUT 154/0 and min, max, A+, A− = 0, 163840, 328, 393 for A+ 0.01, A− 0.012, w_max 5.
+    # decoded from a virtual-board data spec: LUT 154/0 and min, max, A+, A− = 0, 163840, 328, 393 for A+ 0.01, A− 0.012, w_max 5.
     encoded = encode_rule(additive(), 1.0)
     assert (len(encoded.tau_plus_lut), encoded.w_min_bits, encoded.w_max_bits) == (154, 0, 163840)
     assert (encoded.a_plus_bits, encoded.a_minus_bits) == (328, 393)
@@ -303,7 +303,7 @@ def test_encoded_rule_matches_the_decoded_virtual_board_region():
 
 def test_weight_encoding_and_lsb():
     assert weight_lsb(4) == 2.0**-11 and weight_lsb(10, conductance_based=True) == 2.0**-15
-    assert int(encode_weight(2.5003, 3)) == 10241 and stored_weight_to_pynn(10241, 3) == 2.500244140625  # facts §9
+    assert int(encode_weight(2.5003, 3)) == 10241 and stored_weight_to_pynn(10241, 3) == 2.500244140625  # as read back on a virtual board
     assert list(encode_weight([0.5 / 2048, 1.5 / 2048], 4)) == [0, 2]  # rint: half to even
     with pytest.raises(ParameterError):
         encode_weight(40.0, 4)  # 81920 does not fit 16 bits

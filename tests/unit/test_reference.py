@@ -1,7 +1,7 @@
 """Reference model against values written out by hand.
 
 Every expected value below is derived in the test from the STDP equations and the
-backend conventions of DESIGN.md §3 (lag s = t_post − t_pre as the synapse sees them):
+backend conventions (docs/architecture.md; lag s = t_post − t_pre as the synapse sees them):
   potentiation  +A_plus·scale·e^(−s/τ+)  for s > 0
   depression    −A_minus·scale·e^(s/τ−)  for s < 0
 with scale = w_max (NEST, Brian2) or 1 (sPyNNaker).
@@ -230,7 +230,7 @@ def test_phantom_presynaptic_spike_at_zero(name, phantom):
 
 
 def test_nest_restricted_gate_counts_a_coincident_post():
-    # DESIGN facts example: pre {30, 50, 200}, post {10, 49}, delay 1 (posts seen at 11, 50).
+    # NEST stdp_nn_restr_synapse example: pre {30, 50, 200}, post {10, 49}, delay 1 (posts seen at 11, 50).
     # pre 30: phantom-0 potentiation of post 11, depression with post 11.
     # pre 50: post at 50 is coincident (ignored as a partner) but opens NEST's gate, so pre 50
     #         depresses with the nearest strictly earlier post (11); post 50 potentiates with pre 30.

@@ -199,6 +199,9 @@ class SpinnakerBackend(PyNNBackend):
         # A mapping-only run records nothing: the spike lists are empty by construction.
         return [[] for _ in range(n)]
 
+    def read_traces(self, network, variables, n):
+        return super().read_traces(network, variables, n) if self.board is not None else {}
+
     def after_run(self, sim, group, networks, readouts, session):
         from spynnaker.pyNN.data import SpynnakerDataView
 
@@ -221,7 +224,9 @@ class SpinnakerBackend(PyNNBackend):
                          "(ring-buffer shifts, weight scales, the encoded STDP region, the initial synaptic matrix); "
                          "nothing was loaded or executed.",
                          "NOT board output: no spikes, and final_weights are the INITIAL weights as the host "
-                         "quantised them (Projection.get before any run): they say nothing about learning."]
+                         "quantised them (Projection.get before any run): they say nothing about learning.",
+                         "not checked without a board: spikes, learned weights, post firing latency, the on-chip "
+                         "synapse expander (round-half-up of initial weights), late or dropped spikes."]
             readout.extras.update(checks=checks, encoding=encoding, notes=notes + check_summary(checks))
             item.timings["checks"] = time.perf_counter() - started
 

@@ -141,7 +141,7 @@ class BoardConfig:
     @property
     def machine(self):
         """One line naming the board, e.g. ``board 192.168.240.253 (version 5)``."""
-        suffix = f" (version {self.version})" if self.version is not None else ""
+        suffix = f" (version {self.version})" if self.kind == "board" else ""
         return f"{self.kind} {self.address}{suffix}"
 
     def identity(self):
