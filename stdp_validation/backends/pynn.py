@@ -70,6 +70,8 @@ class Readout:
     post: list
     traces: dict
     extras: dict = field(default_factory=dict)  # Observation fields a subclass adds (checks, encoding, ...)
+    pending: dict = field(default_factory=dict)  # a subclass's data between after_run and finish (not saved)
+    error: Exception | None = None  # set by a subclass when this protocol failed after the shared run
 
 
 class PyNNBackend(Backend):
@@ -270,7 +272,8 @@ class PyNNBackend(Backend):
             notes.append(f"one {self.name} network and run for protocols "
                          f"{', '.join(item.protocol.name for item in items)} at timestep {timestep:g} ms, "
                          f"run length {t_run:g} ms (the longest t_stop)")
-        return [self.observation(item, readout, {**shared, **item.timings}, t_run, notes)
+        return [RunError.from_exception(self.name, item.protocol.name, readout.error) if readout.error is not None
+                else self.observation(item, readout, {**shared, **item.timings}, t_run, notes)
                 for item, readout in zip(items, readouts)]
 
     def build(self, sim, item):

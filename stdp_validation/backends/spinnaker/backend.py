@@ -11,9 +11,16 @@ Execution
 * **Board** (``SpinnakerBackend(cfg_path=PATH)``, a cfg naming ``machine_name`` + ``version``,
   ``spalloc_server`` or ``remote_spinnaker_url``): the network runs on SpiNNaker hardware;
   learned weights are compared as stored integers with the fixed-point model (tolerance 0).
-* **Toolchain only** (no cfg): sPyNNaker's real toolchain maps the network on a virtual board
-  and generates every region of every core; nothing is executed, so there is no learned
-  weight (every case ``not_run``) and only the encoding is checked (:mod:`.checks`).
+* **Emulated** (no cfg; the default when the emulator's packages are installed): sPyNNaker's
+  real toolchain maps the network on a virtual board and generates every region of every
+  core; then each post core's shipped binary runs in an ARM emulator on those bytes, driven
+  by the protocol's spikes (:mod:`.emulation`). Learned stored integers are compared with the
+  fixed-point model (tolerance 0). Not a board: neuron dynamics, packet timing, DMA, the
+  synapse expander and the chip are not exercised; protocols whose post cells fire from their
+  own dynamics (the seed network) get toolchain checks only.
+* **Toolchain only** (``emulate=False``, or the emulator's packages missing): mapping and data
+  generation only; nothing is executed, so there is no learned weight (every case
+  ``not_run``) and only the encoding is checked (:mod:`.checks`).
 
 Every protocol of a run with the same timestep goes into ONE network and ONE
 ``setup()``/``run()``/``end()`` (one allocation, one toolchain pass); each protocol keeps its
@@ -44,6 +51,7 @@ from ...results.status import Execution
 from ..pynn import PyNNBackend
 from .checks import check_summary, most_simultaneous_spikes, toolchain_checks
 from .config import validate_board_cfg
+from .emulation import DYNAMICS_NOT_EMULATED, EMULATED_REASON, NOT_EXERCISED, emulable, emulate_item
 from .workspace import isolated_workspace, keep_requested
 
 RECEPTORS = ("inhibitory", "excitatory")
@@ -76,6 +84,12 @@ class SpinnakerBackend(PyNNBackend):
         Send sPyNNaker's console output (progress bars, logging) to a file in that folder.
     plastic_receptor
         Synapse type of the plastic synapse in "source" protocols (see the module docstring).
+    emulate
+        Without a board: run the binaries in the ARM emulator (``True``), map only (``False``),
+        or emulate when the emulator's packages are installed (``None``, the default).
+    binary_path
+        Emulate this binary instead of the toolchain's choice (e.g. a patched copy, to check
+        that the comparison can fail).
     """
 
     name = "spinnaker"
@@ -87,17 +101,36 @@ class SpinnakerBackend(PyNNBackend):
     firing_latency_steps = 1  # assumed as for NEST/Brian2; only a board run can confirm it
     pad_single_case = False  # sPyNNaker handles one-cell populations; a pad would change the shift
 
-    def __init__(self, cfg_path=None, *, keep_files=None, quiet=True, plastic_receptor="inhibitory"):
+    def __init__(self, cfg_path=None, *, keep_files=None, quiet=True, plastic_receptor="inhibitory", emulate=None,
+                 binary_path=None):
+        from .emulator import unavailable_reason
+
         if plastic_receptor not in RECEPTORS:
             raise ParameterError(f"plastic_receptor must be one of {RECEPTORS}; got {plastic_receptor!r}")
+        if emulate not in (None, True, False):
+            raise ParameterError(f"emulate must be True, False or None; got {emulate!r}")
         self.board = None if cfg_path is None else validate_board_cfg(cfg_path)
+        missing = unavailable_reason()
+        if emulate and missing:
+            raise ParameterError(f"emulate=True: {missing}")
+        if emulate and self.board is not None:
+            raise ParameterError("emulate=True needs no board: drop cfg_path (--spinnaker-cfg) to emulate")
+        self.emulate = self.board is None and (not missing if emulate is None else emulate)
+        self.emulator_missing = missing
+        self.binary_path = binary_path
         self.keep_files = keep_requested() if keep_files is None else bool(keep_files)
         self.quiet = bool(quiet)
         self.plastic_receptor = plastic_receptor
 
     @property
     def execution(self):
-        return Execution.TOOLCHAIN_ONLY if self.board is None else Execution.BOARD
+        if self.board is not None:
+            return Execution.BOARD
+        return Execution.EMULATED if self.emulate else Execution.TOOLCHAIN_ONLY
+
+    @property
+    def options(self):
+        return {"emulate": False} if self.board is None and not self.emulate else {}
 
     def environment(self):
         environment = super().environment()
@@ -107,11 +140,16 @@ class SpinnakerBackend(PyNNBackend):
         return environment
 
     def execution_note(self):
-        if self.board is None:
-            return (f"{self.name}: toolchain only (no board configured: --spinnaker-cfg PATH). Checked: every protocol "
-                    "maps, weight scale and LSB, the encoded STDP parameters against the fixed-point model, initial-"
-                    "weight quantisation. Not checked: spikes and learned weights (cases 'not run').")
-        return f"{self.name}: SpiNNaker board {self.board.machine} ({self.board.path})"
+        if self.board is not None:
+            return f"{self.name}: SpiNNaker board {self.board.machine} ({self.board.path})"
+        if self.emulate:
+            return (f"{self.name}: emulated: sPyNNaker's shipped ARM code run in an ARM emulator on the bytes its real "
+                    f"toolchain wrote on a virtual board (no board configured: --spinnaker-cfg PATH); {NOT_EXERCISED}. "
+                    "Protocols whose post cells fire from their own dynamics get toolchain checks only.")
+        why = f" ({self.emulator_missing})" if self.emulator_missing else ""
+        return (f"{self.name}: toolchain only{why}. Checked: every protocol maps, weight scale and LSB, the encoded STDP "
+                "parameters against the fixed-point model, initial-weight quantisation. Not checked: spikes and "
+                "learned weights (cases 'not run').")
 
     # -- judging -----------------------------------------------------------------------------------
     @classmethod
@@ -119,7 +157,9 @@ class SpinnakerBackend(PyNNBackend):
         if not observation.execution.learned:
             return NoComparison(TOOLCHAIN_ONLY_REASON)
         shift, conductance = network_scale(observation)
-        return StoredIntegerComparator(shift, conductance, BOARD_REASON)
+        invalid = {int(i): why for i, why in (observation.provenance.get("invalid_cases") or {}).items()}
+        reason = EMULATED_REASON if observation.execution is Execution.EMULATED else BOARD_REASON
+        return StoredIntegerComparator(shift, conductance, reason, invalid)
 
     @classmethod
     def upgrade_version_1(cls, data):
@@ -219,6 +259,16 @@ class SpinnakerBackend(PyNNBackend):
             ]
             checks = toolchain_checks(item.protocol, encoding)
             notes = []
+            if self.emulate and emulable(item.protocol):
+                from .emulator.images import extract_population
+
+                readout.pending["images"] = extract_population(network["post"], network["receptor"])
+                readout.extras.update(checks=checks, encoding=encoding, notes=check_summary(checks))
+                item.timings["checks"] = time.perf_counter() - started
+                continue
+            if self.emulate:
+                notes.append(f"not emulated: {DYNAMICS_NOT_EMULATED}")
+                readout.extras["execution"] = Execution.TOOLCHAIN_ONLY
             if self.board is None:
                 notes = ["toolchain only: sPyNNaker mapped this network on a virtual board and generated its data "
                          "(ring-buffer shifts, weight scales, the encoded STDP region, the initial synaptic matrix); "
@@ -231,6 +281,16 @@ class SpinnakerBackend(PyNNBackend):
             item.timings["checks"] = time.perf_counter() - started
 
     def finish(self, group, readouts, session):
+        from .emulator.core import EmulationFault
+        from .emulator.locate import LocateError
+        from .emulator.synapse_core import LayoutError
+
+        for item, readout in zip(group, readouts):
+            if "images" in readout.pending:
+                try:
+                    emulate_item(item, readout, self.binary_path)
+                except (EmulationFault, LayoutError, LocateError, RuntimeError, ValueError) as error:
+                    readout.error = error  # this protocol fails; the others keep their results
         expected = "Data from a virtual run will be empty"
         counts = {}
         for message in session.warnings:

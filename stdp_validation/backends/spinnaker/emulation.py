@@ -1,0 +1,93 @@
+"""The emulated execution of the ``spinnaker`` backend: stage two for every protocol of a run.
+
+Stage one is the real toolchain on a virtual board (mapping, data generation); the
+backend keeps each post population's core images (:mod:`.emulator.images`). Here, after
+``end()``, each protocol's post cores run their own binary in the ARM emulator, driven by
+the protocol's spikes: presynaptic spikes at the ticks sPyNNaker gives the
+``SpikeSourceArray`` times, postsynaptic spikes at the intended firing ticks of the driven
+post cells (neurons are not emulated). The observation gets the stored integers read back
+from the emulated rows, the weights they mean, the spike times at those ticks, and
+sPyNNaker's own counters as provenance.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import time
+
+import numpy as np
+
+from ... import fixedpoint
+from ...conventions import ceil_microsecond_ticks
+from ...results.status import Execution
+
+#: What an emulated result does not exercise (said wherever such a result is shown).
+NOT_EXERCISED = ("not a board: neuron dynamics, packet timing, DMA, the synapse expander and the chip itself are "
+                 "not exercised")
+#: Why an emulated case's stored integers must equal the fixed-point model's.
+EMULATED_REASON = (
+    "sPyNNaker's ARM code in an emulator vs the bit-accurate fixed-point model: equal stored 16-bit integers "
+    "(the same integer algorithm; the emulator runs the shipped binary on the toolchain's own bytes)"
+)
+#: Why a protocol whose post cells fire from their own dynamics is not emulated.
+DYNAMICS_NOT_EMULATED = ("its post cells fire from their own neuron dynamics, which the synapse-level emulation "
+                         "does not run: no learned weight (toolchain checks only)")
+
+
+def spynnaker_version():
+    try:
+        return importlib.metadata.version("sPyNNaker")
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+def emulable(protocol):
+    """Whether the synapse-level emulation can run ``protocol``: its post cells are driven,
+    so their firing ticks are known without emulating neurons."""
+    return protocol.network == "source"
+
+
+def execution_label(cores):
+    """The one-line description of an emulated result, e.g. for the report banner."""
+    binaries = ", ".join(f"{c['binary']}, sha256 {c['sha256'][:12]}…" for c in cores)
+    return f"sPyNNaker {spynnaker_version()} ARM code ({binaries}) run in an ARM emulator; {NOT_EXERCISED}"
+
+
+def emulate_item(item, readout, binary_path=None):
+    """Emulate one protocol; fills ``readout`` (weights, spikes, extras) from the emulated cores."""
+    from .emulator.emulate import emulate_population
+
+    started = time.perf_counter()
+    protocol = item.protocol
+    timestep = protocol.timestep
+    images = readout.pending["images"]
+    pre_ticks = [ceil_microsecond_ticks(train, timestep).tolist() for train in item.pre_trains]
+    post_ticks = [fixedpoint.post_spike_ticks(case.post_drive_times, timestep).tolist() for case in protocol.cases]
+    n = len(protocol.cases)
+    result = emulate_population(images, pre_ticks, post_ticks, [(i, i) for i in range(n)], binary_path=binary_path)
+    stored = np.asarray(result.stored, dtype=np.int64)
+    conductance = images["global_weight_scale"] != 1.0
+    lsb = fixedpoint.weight_lsb(images["ring_buffer_shift"], conductance)
+    readout.weights = stored * lsb
+    step = fixedpoint.timestep_us(timestep) / 1000.0
+    readout.pre = [[round(t * step, 9) for t in ticks] for ticks in pre_ticks]
+    readout.post = [[round(t * step, 9) for t in ticks] for ticks in post_ticks]
+    label = execution_label(result.cores)
+    readout.extras.update(
+        execution=Execution.EMULATED,
+        stored_weights=stored.tolist(),
+        provenance={"cores": [{k: v for k, v in core.items() if k != "addresses"} for core in result.cores],
+                    "counters": result.counters,
+                    "invalid_cases": {str(i): why for i, why in result.invalid.items()},
+                    "emulator": {"execution": label, "events": result.events,
+                                 "addresses": {c["binary"]: c["addresses"] for c in result.cores}}},
+    )
+    readout.extras.setdefault("notes", []).extend([
+        label + ".",
+        "spike times are the ticks the emulated core processed: presynaptic spikes at sPyNNaker's SpikeSourceArray "
+        "ticks, postsynaptic spikes at the intended firing ticks of the driven post cells (neurons are not "
+        "emulated); within a tick, post events before rows.",
+        f"sPyNNaker's counters on the emulated core(s): {result.counters}",
+    ] + [f"binary {c['binary']} not in the committed address table: its functions were located afresh"
+         for c in result.cores if not c["pinned"]])
+    item.timings["emulation"] = time.perf_counter() - started
