@@ -120,6 +120,11 @@ class Conventions:
     coincidence_tolerance
         Times closer than this (ms) count as simultaneous; times are compared on this grid.
         NEST's ``stdp_eps`` is 1e-6 ms.
+    backprop_delay
+        ``False``: the connection delay plays no part in STDP: postsynaptic spikes are not
+        shifted by the dendritic delay and presynaptic spikes not by an axonal one, so the
+        synapse pairs emission times (sPyNNaker's ``STDPMechanism(backprop_delay=False)``,
+        ``synapse_dynamics_stdp_mad_impl.c``: the post-event window is (t_last_pre, t]).
     """
 
     name: str
@@ -141,6 +146,7 @@ class Conventions:
     events_at_t_stop_processed: bool = True
     coincidence_tolerance: float = 1e-6
     description: str = ""
+    backprop_delay: bool = True
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -162,6 +168,8 @@ class Conventions:
             "coincidence_tolerance", self.coincidence_tolerance, low=0.0, low_inclusive=False, unit="ms"
         )
         object.__setattr__(self, "coincidence_tolerance", tolerance)
+        if not isinstance(self.backprop_delay, bool):
+            raise ParameterError(f"backprop_delay must be True or False; got {self.backprop_delay!r}")
         if self.timestep is not None:
             step = check_finite("timestep", self.timestep, low=0.0, low_inclusive=False, unit="ms")
             object.__setattr__(self, "timestep", step)

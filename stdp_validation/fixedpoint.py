@@ -67,10 +67,14 @@ Integer semantics (one synapse; ``d`` = delay in ticks, all dendritic, back-prop
 * A presynaptic spike time listed twice within one tick is sent twice by the
   ``SpikeSourceArray`` and its row is processed twice in that tick; the model does the same.
 
+``backprop_delay=False`` (sPyNNaker's ``STDPMechanism`` option) makes the delay play no part
+in STDP: the window is (t_last_pre, t] and lags are t_post − t_pre.
+
 Not modelled: delay-extension stages (delays longer than the post core's ring buffer act as
-axonal delay, post_events.h), ``backprop_delay=False``, late (dropped) spikes, the on-chip
-synapse expander's round-half-up of initial weights (synapse_io.py vs the expander's rescale_weight; differs only at exact .5
-ties — choose initial weights on the LSB grid).
+axonal delay, ``synapse_io.py``), late (dropped) spikes, and the on-chip synapse expander's
+round-half-up of initial weights (``rescale_weight`` in the synapse expander against the
+host's round-half-even; they differ only at exact .5 ties — choose initial weights on the
+LSB grid).
 """
 
 from __future__ import annotations
@@ -557,12 +561,17 @@ class _Prepared:
     enc: EncodedRule
 
 
-def _prepare(pre_spike_times, post_spike_times, rule, delay, timestep, ring_buffer_shift, conductance_based):
+def _prepare(pre_spike_times, post_spike_times, rule, delay, timestep, ring_buffer_shift, conductance_based,
+             backprop_delay=True):
     pre, post = checked_inputs(pre_spike_times, post_spike_times, rule)
     n_synapses = len(pre)
     enc = encode_rule(rule, timestep, conductance_based)
     delays = per_synapse(delay, "delay", n_synapses, low=0.0, unit="ms")
-    ticks = delay_ticks(delays, timestep)
+    if not isinstance(backprop_delay, (bool, np.bool_)):
+        raise ParameterError(f"backprop_delay must be True or False; got {backprop_delay!r}")
+    # backprop_delay=False: the row update uses the window (t_last_pre, t] and lags t_post − t_pre,
+    # i.e. the delay plays no part in STDP (synapse_dynamics_stdp_mad_impl.c).
+    ticks = delay_ticks(delays, timestep) if backprop_delay else np.zeros(n_synapses, dtype=np.int64)
     shifts = _per_synapse_shift(ring_buffer_shift, n_synapses)
     pre_ticks = [[int(v) for v in pre_spike_ticks(times, timestep)] for times in pre]
     post_ticks = [[int(v) for v in post_spike_ticks(times, timestep)] for times in post]
@@ -579,6 +588,7 @@ def predict_stored_weights(
     timestep,
     ring_buffer_shift,
     conductance_based=False,
+    backprop_delay=True,
 ):
     """Stored 16-bit weight integer of each synapse after sPyNNaker 1!7.4.1 processed its spikes.
 
@@ -603,6 +613,9 @@ def predict_stored_weights(
         s of the post population's synapse type (integer, or one per synapse).
     conductance_based
         Whether the synapse type is conductance-based (g = 1024).
+    backprop_delay
+        sPyNNaker's ``STDPMechanism(backprop_delay=...)``: ``False`` pairs emission times
+        (the delay plays no part in STDP).
 
     Returns
     -------
@@ -610,7 +623,7 @@ def predict_stored_weights(
     Multiply by :func:`weight_lsb` (or use :func:`stored_weight_to_pynn`) for PyNN units.
     """
     prepared = _prepare(
-        pre_spike_times, post_spike_times, rule, delay, timestep, ring_buffer_shift, conductance_based
+        pre_spike_times, post_spike_times, rule, delay, timestep, ring_buffer_shift, conductance_based, backprop_delay
     )
     n_synapses = len(prepared.pre)
     weights = per_synapse(initial_weight, "initial_weight", n_synapses, low=0.0, unit="(nA or µS)")
@@ -633,6 +646,7 @@ def predict_fixed_point_weights(
     timestep,
     ring_buffer_shift,
     conductance_based=False,
+    backprop_delay=True,
 ):
     """:func:`predict_stored_weights` in PyNN units (nA or µS), as ``Projection.get("weight")`` reports them."""
     stored = predict_stored_weights(
@@ -644,6 +658,7 @@ def predict_fixed_point_weights(
         timestep=timestep,
         ring_buffer_shift=ring_buffer_shift,
         conductance_based=conductance_based,
+        backprop_delay=backprop_delay,
     )
     shifts = _per_synapse_shift(ring_buffer_shift, len(stored))
     return np.array(
@@ -659,12 +674,13 @@ def synapse_statistics(
     delay,
     timestep,
     conductance_based=False,
+    backprop_delay=True,
 ):
     """Per synapse, the counts the integer model sees (:class:`SynapseStatistics`).
 
     They depend only on spike times, delay and the rule's time constants, not on weights.
     """
-    prepared = _prepare(pre_spike_times, post_spike_times, rule, delay, timestep, 0, conductance_based)
+    prepared = _prepare(pre_spike_times, post_spike_times, rule, delay, timestep, 0, conductance_based, backprop_delay)
     result = []
     for i in range(len(prepared.pre)):
         stats = SynapseStatistics()
@@ -734,6 +750,7 @@ def float_model_bound(
     ring_buffer_shift,
     conductance_based=False,
     initial_weight=None,
+    backprop_delay=True,
 ):
     """Margins (lower, upper) in PyNN units such that, for every synapse,
     w_float − lower ≤ w_fixed ≤ w_float + upper, where w_float is
@@ -746,9 +763,8 @@ def float_model_bound(
     Valid while no trace wraps above 16.0 (the float trace does not wrap). See
     :class:`FloatModelBound` for the formula and its terms.
     """
-    stats = synapse_statistics(
-        pre_spike_times, post_spike_times, rule, delay=delay, timestep=timestep, conductance_based=conductance_based
-    )
+    stats = synapse_statistics(pre_spike_times, post_spike_times, rule, delay=delay, timestep=timestep,
+                               conductance_based=conductance_based, backprop_delay=backprop_delay)
     n_synapses = len(stats)
     shifts = _per_synapse_shift(ring_buffer_shift, n_synapses)
     g = global_weight_scale(conductance_based)

@@ -93,6 +93,8 @@ class Protocol:
     delay, timestep and t_stop are in ms. ``trailing_pre_gap`` (ms): deferred backends add a
     presynaptic spike this long after the last drive of each case so that its last
     potentiation becomes visible (``None``: never, e.g. the seed network is kept exact).
+    ``backprop_delay``: sPyNNaker's ``STDPMechanism(backprop_delay=...)``; ``False`` (the
+    delay plays no part in STDP) exists only on sPyNNaker.
     """
 
     name: str
@@ -107,6 +109,7 @@ class Protocol:
     trailing_pre_gap: float | None = 100.0
     parameter_name: str = ""
     seed: int | None = None
+    backprop_delay: bool = True
 
     def __post_init__(self):
         validate_protocol(self)
@@ -138,6 +141,7 @@ class Protocol:
             "trailing_pre_gap": self.trailing_pre_gap,
             "parameter_name": self.parameter_name,
             "seed": self.seed,
+            "backprop_delay": self.backprop_delay,
         }
 
     @classmethod
@@ -155,6 +159,7 @@ class Protocol:
             trailing_pre_gap=data["trailing_pre_gap"],
             parameter_name=data["parameter_name"],
             seed=data["seed"],
+            backprop_delay=data.get("backprop_delay", True),
         )
 
 
@@ -176,6 +181,8 @@ def validate_protocol(protocol):
     if abs(steps - round(steps)) > 1e-9:
         raise ParameterError(f"{name}: delay must be a multiple of the timestep {timestep} ms; got {delay} ms")
     t_stop = check_finite(f"{name}: t_stop", protocol.t_stop, low=0.0, low_inclusive=False, unit="ms")
+    if not isinstance(protocol.backprop_delay, bool):
+        raise ParameterError(f"{name}: backprop_delay must be True or False; got {protocol.backprop_delay!r}")
     if protocol.network not in ("source", "seed"):
         raise ParameterError(f"{name}: network must be 'source' or 'seed'; got {protocol.network!r}")
     w_min, w_max = protocol.rule.weight.w_min, protocol.rule.weight.w_max
@@ -363,6 +370,32 @@ def bounds_protocol(n_pairings=40, frequency=20.0, lag=5.0, *, rule=None):
     )
 
 
+def delays_protocols(steps=range(1, 9), *, lags=None, timestep=1.0, rule=DEFAULT_RULE, initial_weight=0.5,
+                     backprop=(True, False)):
+    """One window protocol per synaptic delay of ``steps`` time steps, each its own network.
+
+    Each delay gets its own post population, as sPyNNaker sizes a post population's delay
+    fields from its largest incoming delay (``population_vertex.py``
+    ``max_delay_steps_incoming``). ``backprop``: the ``backprop_delay`` values to run
+    (``False`` exists only on sPyNNaker; other backends report it as unsupported). Names:
+    ``delays-<k>`` and ``delays-<k>-nobackprop``. Emission Δt sweeps ``lags`` (default
+    −12 … +12 ms), across both zero crossings (Δt = −d, dendritic; +d, axonal).
+    """
+    lags = np.arange(-12.0, 13.0, 1.0) if lags is None else lags
+    family = []
+    for k in steps:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ParameterError(f"steps must be integers >= 1; got {k!r}")
+        for back in backprop:
+            window = window_protocol(lags, rule=rule, timestep=timestep, delay=k * timestep,
+                                     initial_weight=initial_weight)
+            name = f"delays-{k}" + ("" if back else "-nobackprop")
+            family.append(replace(window, name=name, backprop_delay=bool(back),
+                                  description=f"One pre/post pair per synapse over Δt, delay {k} time step(s) "
+                                              f"({k * timestep:g} ms), backprop_delay={back}."))
+    return family
+
+
 PROTOCOLS = {
     "window": window_protocol,
     "seed": seed_protocol,
@@ -370,6 +403,17 @@ PROTOCOLS = {
     "poisson": poisson_protocol,
     "bounds": bounds_protocol,
 }
+
+
+#: Names that stand for several protocols.
+PROTOCOL_FAMILIES = {"delays": delays_protocols}
+
+
+def get_protocols(name, *, seed=None):
+    """The protocols a name stands for: a family of :data:`PROTOCOL_FAMILIES`, or one protocol."""
+    if name in PROTOCOL_FAMILIES:
+        return PROTOCOL_FAMILIES[name]()
+    return [get_protocol(name, seed=seed)]
 
 
 def get_protocol(name, *, seed=None):
@@ -380,7 +424,8 @@ def get_protocol(name, *, seed=None):
     try:
         factory = PROTOCOLS[name]
     except (KeyError, TypeError):
-        raise ParameterError(f"protocol must be one of {sorted(PROTOCOLS)}; got {name!r}") from None
+        raise ParameterError(f"protocol must be one of {sorted(PROTOCOLS) + sorted(PROTOCOL_FAMILIES)}; "
+                             f"got {name!r}") from None
     if seed is not None and name == "poisson":
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ParameterError(f"seed must be an integer >= 0; got {seed!r}")

@@ -199,6 +199,8 @@ def _prepare(pre_spike_times, post_spike_times, rule, delay, initial_weight, con
     if t_stop is not None:
         t_stop = check_finite("t_stop", t_stop, low=0.0, unit="ms")
     check_supported(rule, conventions)
+    if not conventions.backprop_delay:
+        delay = np.zeros_like(delay)  # the delay plays no part in STDP
     if conventions.timestep is not None:
         step = conventions.timestep
         delay = np.rint(delay / step) * step

@@ -53,6 +53,9 @@ class Backend(ABC):
                 return f"{module} is not installed (pip install 'stdp-validation[{cls.name}]')"
         return None
 
+    #: Whether the backend offers sPyNNaker's ``backprop_delay=False`` (STDP ignoring the delay).
+    supports_backprop_off = False
+
     def conventions(self, rule, protocol) -> Conventions:
         """The conventions the reference model must use for ``rule`` in ``protocol``."""
         return CONVENTIONS[self.name].with_timestep(protocol.timestep)
@@ -62,6 +65,9 @@ class Backend(ABC):
 
         A protocol the backend cannot run is reported as ``unsupported``, never as a failure.
         """
+        if not protocol.backprop_delay and not self.supports_backprop_off:
+            return (f"backprop_delay=False (STDP that ignores the delay) is not supported by the {self.name!r} backend; "
+                    "allowed: backprop_delay=True (sPyNNaker only offers the option)")
         try:
             check_supported(rule, self.conventions(rule, protocol), owner=f"the {self.name!r} backend")
         except UnsupportedByBackend as error:

@@ -94,9 +94,10 @@ class NestBackend(PyNNBackend):
             Wmax=1000.0 * bounds.w_max,
         )
 
-    def connect_plastic(self, sim, pre, post, rule, delay, initial_weights, receptor):
+    def connect_plastic(self, sim, pre, post, protocol, initial_weights, receptor):
+        rule, delay = protocol.rule, protocol.delay
         if not rule.is_nearest or len(set(initial_weights)) == 1:
-            return super().connect_plastic(sim, pre, post, rule, delay, initial_weights, receptor)
+            return super().connect_plastic(sim, pre, post, protocol, initial_weights, receptor)
         # Native models take native units (pA or nS) in Projection.set too; PyNN reads back ×0.001.
         synapse = self.plastic_synapse(sim, rule, delay, rule.weight.w_min)
         projection = sim.Projection(pre, post, sim.OneToOneConnector(), synapse, receptor_type=receptor)

@@ -130,8 +130,9 @@ class PyNNBackend(Backend):
             dendritic_delay_fraction=self.dendritic_delay_fraction,
         )
 
-    def connect_plastic(self, sim, pre, post, rule, delay, initial_weights, receptor):
+    def connect_plastic(self, sim, pre, post, protocol, initial_weights, receptor):
         """The plastic projection, one synapse per case with its initial weight."""
+        rule, delay = protocol.rule, protocol.delay
         uniform = len(set(initial_weights)) == 1
         synapse = self.plastic_synapse(sim, rule, delay, initial_weights[0] if uniform else rule.weight.w_min)
         projection = sim.Projection(pre, post, sim.OneToOneConnector(), synapse, receptor_type=receptor)
@@ -305,7 +306,7 @@ class PyNNBackend(Backend):
                 for population in (pre, post):
                     population.record(list(protocol.record_traces))
         receptor = self.receptor(protocol)
-        plastic = self.connect_plastic(sim, pre, post, protocol.rule, protocol.delay, initial, receptor)
+        plastic = self.connect_plastic(sim, pre, post, protocol, initial, receptor)
         pre.record("spikes")
         post.record("spikes")
         return {"pre": pre, "post": post, "plastic": plastic, "receptor": receptor}

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..reference import predict_weights
-from .defects import defects_for
+from .defects import defects_per_case
 from .result import ProtocolResult, Verdict, reference_curves
 from .status import Status
 
@@ -131,10 +131,11 @@ class FloatComparator(Comparator):
         observed = np.asarray(observation.final_weights, dtype=float)
         errors = np.abs(observed - expected)
         tolerance = self.tolerance.absolute(observation.rule)
-        defects = [d.id for d in defects_for(observation)]
+        per_case = defects_per_case(observation)
         reason = f"{self.tolerance.relative:g} × weight scale: {self.tolerance.reason}"
         verdicts = []
         for index in range(len(observation.protocol.cases)):
+            defects = per_case[index]
             status = _defect_status(bool(errors[index] <= tolerance), defects)
             verdicts.append(_verdict(
                 observation, trains, index, expected=float(expected[index]), error=float(errors[index]),
@@ -201,7 +202,8 @@ class StoredIntegerComparator(Comparator):
         shift, conductance = self.ring_buffer_shift, self.conductance_based
         lsb = fixedpoint.weight_lsb(shift, conductance)
         arguments = dict(delay=observation.delay, timestep=observation.protocol.timestep,
-                         ring_buffer_shift=shift, conductance_based=conductance)
+                         ring_buffer_shift=shift, conductance_based=conductance,
+                         backprop_delay=observation.conventions.backprop_delay)
         trains = observation.synapse_trains()
         pre, post, rule = trains[0], trains[1], observation.rule
         stored_expected = fixedpoint.predict_stored_weights(pre, post, rule, initial_weight=observation.initial_weights,
@@ -216,7 +218,7 @@ class StoredIntegerComparator(Comparator):
         float_expected = predict_weights(pre, post, rule, delay=observation.delay, initial_weight=initial,
                                          conventions=observation.conventions, t_stop=observation.t_stop)
         bound = fixedpoint.float_model_bound(pre, post, rule, initial_weight=initial, **arguments)
-        defects = [d.id for d in defects_for(observation)]
+        per_case = defects_per_case(observation)
         reason = f"{self.reason}; LSB {lsb:g}"
         verdicts = []
         for index in range(len(observation.protocol.cases)):
@@ -232,6 +234,7 @@ class StoredIntegerComparator(Comparator):
             elif not within:
                 why = why or (f"outside the float-model bound [{low:.6g}, {high:.6g}] "
                               f"(float model {float(float_expected[index]):.6g})")
+            defects = per_case[index]
             if index in self.invalid:
                 status = Status.FAIL
             else:

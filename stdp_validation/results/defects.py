@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class KnownDefect:
@@ -18,7 +20,8 @@ class KnownDefect:
     title: str
     evidence: str
     reproducer: str
-    #: Whether the defect applies to an observation of ``backend``: ``(observation) -> bool``.
+    #: Whether the defect applies to an observation of ``backend``: ``(observation) -> bool``,
+    #: or one bool per case when it concerns only some cases.
     applies: Callable
 
     def to_dict(self):
@@ -27,6 +30,19 @@ class KnownDefect:
 
 def _negative_amplitude(rule):
     return rule.timing.A_plus < 0 or rule.timing.A_minus < 0
+
+
+def _masked_delay(observation):
+    """sPyNNaker: cases whose delay does not fit the delay field the host sized for the post
+    population (its largest incoming delay D, when D is a power of two ≥ 2 time steps)."""
+    encoding = observation.encoding or {}
+    bits = encoding.get("delay_bits")
+    if bits is None or not observation.execution.learned:
+        return False
+    from ..fixedpoint import delay_ticks
+
+    ticks = delay_ticks([observation.delay] * len(observation.protocol.cases), observation.protocol.timestep)
+    return (np.asarray(ticks) >> int(bits)) != 0
 
 
 KNOWN_DEFECTS = (
@@ -67,6 +83,20 @@ KNOWN_DEFECTS = (
         applies=lambda observation: _negative_amplitude(observation.rule),
     ),
     KnownDefect(
+        id="spinnaker-delay-power-of-two",
+        backend="spinnaker",
+        title="sPyNNaker loses the delay of synapses whose delay is their post population's largest and a power of "
+        "two (2, 4, 8 … time steps): STDP runs as if the delay were 0 and the spike is never delivered",
+        evidence="sPyNNaker 1!7.4.1 host code: population_vertex.py max_delay_steps_incoming = 2**get_n_bits(D) for "
+        "the largest incoming delay D (ticks), and population_machine_synapses.py _write_synapse_parameters writes "
+        "get_n_bits(that) delay bits. pacman get_n_bits(n) counts the bits for n values 0…n−1, so D = 2^k gets k "
+        "bits, which hold 0…D−1: the core masks the row's delay D to 0 (synapse_row.h). Emulated cores show it: "
+        "skipped_synapses equals the number of rows processed, and the stored weights equal the fixed-point model "
+        "run with delay 0. Delays 1, 3, 5, 6, 7 are honoured.",
+        reproducer="tests/backends/test_spinnaker_emulated.py::test_a_delay_of_two_time_steps_is_honoured",
+        applies=_masked_delay,
+    ),
+    KnownDefect(
         id="nest-a-plus-zero-disables-depression",
         backend="nest",
         title="pyNN.nest silently drops depression when A_plus = 0",
@@ -102,5 +132,18 @@ NETWORK_DEFECTS = (
 
 
 def defects_for(observation):
-    """Known defects that apply to ``observation`` (its backend, rule and conventions)."""
-    return [d for d in KNOWN_DEFECTS if d.backend == observation.backend and d.applies(observation)]
+    """Known defects that apply to ``observation`` (to at least one of its cases)."""
+    return [d for d in KNOWN_DEFECTS if d.backend == observation.backend and np.any(d.applies(observation))]
+
+
+def defects_per_case(observation):
+    """For each case of ``observation``, the ids of the known defects that apply to it."""
+    n = len(observation.protocol.cases)
+    ids = [[] for _ in range(n)]
+    for defect in KNOWN_DEFECTS:
+        if defect.backend != observation.backend:
+            continue
+        mask = np.broadcast_to(np.asarray(defect.applies(observation), dtype=bool), (n,))
+        for index in np.flatnonzero(mask):
+            ids[index].append(defect.id)
+    return ids

@@ -9,6 +9,7 @@ and name the missing, unknown or mistyped field; nothing is filled in silently.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from enum import Enum
@@ -22,11 +23,17 @@ from ..errors import ParameterError
 
 
 def to_jsonable(value):
-    """``value`` with numpy scalars and arrays, tuples and enums turned into plain JSON types."""
+    """``value`` with numpy scalars and arrays, tuples and enums turned into plain JSON types.
+
+    Non-finite floats (an error ratio at tolerance 0) become the strings ``"inf"``,
+    ``"-inf"`` and ``"nan"``: JSON has no number for them.
+    """
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, np.generic):
-        return value.item()
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if value != value else ("inf" if value > 0 else "-inf")
     if isinstance(value, np.ndarray):
         return to_jsonable(value.tolist())
     if isinstance(value, (list, tuple)):

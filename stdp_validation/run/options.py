@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..backends import BACKENDS, DEFAULT_BACKENDS
-from ..protocols import PROTOCOLS
+from ..protocols import PROTOCOL_FAMILIES, PROTOCOLS
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ BACKEND = Option(("--backend",), {
 })
 PROTOCOL = Option(("--protocol",), {
     "action": "append", "metavar": "NAME",
-    "help": f"protocol to run, repeatable; one of {', '.join(PROTOCOLS)} (default: all)",
+    "help": f"protocol to run, repeatable; one of {', '.join([*PROTOCOLS, *PROTOCOL_FAMILIES])} (default: all)",
 })
 SPINNAKER_CFG = Option(("--spinnaker-cfg",), {
     "metavar": "PATH",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..backends import DEFAULT_BACKENDS, backend_class, get_backend, unavailable_reason
 from ..errors import ParameterError
-from ..protocols import PROTOCOLS, get_protocol, get_rule
+from ..protocols import PROTOCOL_FAMILIES, PROTOCOLS, get_protocols, get_rule
 from ..results.compare import evaluate
 from ..results.defects import KNOWN_DEFECTS, NETWORK_DEFECTS
 from ..results.io import slugify, write_json_atomic
@@ -29,7 +29,7 @@ from .summary import run_status
 #: Version of results.json (version 1 had no execution field and copied each observation's
 #: environment, notes and checks; results now refer to the observation files).
 RESULTS_FORMAT_VERSION = 2
-DEFAULT_PROTOCOLS = tuple(PROTOCOLS)
+DEFAULT_PROTOCOLS = tuple(PROTOCOLS) + tuple(PROTOCOL_FAMILIES)
 
 
 def utc_timestamp():
@@ -148,7 +148,7 @@ def plan_validation(backends=None, protocols=None, *, rule=None, seed=None, back
     names = list(dict.fromkeys(protocols or DEFAULT_PROTOCOLS))
     for name in backends:
         backend_class(name)
-    built = {name: get_protocol(name, seed=seed) for name in names}
+    built = {p.name: p for name in names for p in get_protocols(name, seed=seed)}
     if rule is not None:
         rule = get_rule(rule) if isinstance(rule, str) else rule
         built = {name: (p if p.network == "seed" else p.with_rule(rule)) for name, p in built.items()}

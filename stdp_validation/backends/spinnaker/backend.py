@@ -42,6 +42,7 @@ Network differences from the shared PyNN network (:mod:`stdp_validation.backends
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -178,6 +179,11 @@ class SpinnakerBackend(PyNNBackend):
         return data, filled
 
     # -- building ----------------------------------------------------------------------------------
+    supports_backprop_off = True
+
+    def conventions(self, rule, protocol):
+        return replace(super().conventions(rule, protocol), backprop_delay=protocol.backprop_delay)
+
     def import_simulator(self):
         import importlib
 
@@ -201,7 +207,7 @@ class SpinnakerBackend(PyNNBackend):
     def receptor(self, protocol):
         return "excitatory" if protocol.network == "seed" else self.plastic_receptor
 
-    def plastic_synapse(self, sim, rule, delay, weight):
+    def plastic_synapse(self, sim, rule, delay, weight, backprop_delay=True):
         t = rule.timing
         timing_class = sim.extra_models.SpikeNearestPairRule if rule.is_nearest else sim.SpikePairRule
         weight_class = getattr(sim, type(rule.weight).__name__)
@@ -210,14 +216,17 @@ class SpinnakerBackend(PyNNBackend):
                                            A_plus=t.A_plus, A_minus=t.A_minus),
             weight_dependence=weight_class(w_min=rule.weight.w_min, w_max=rule.weight.w_max),
             weight=weight, delay=delay, dendritic_delay_fraction=self.dendritic_delay_fraction,
+            backprop_delay=backprop_delay,
         )
 
-    def connect_plastic(self, sim, pre, post, rule, delay, initial_weights, receptor):
+    def connect_plastic(self, sim, pre, post, protocol, initial_weights, receptor):
+        rule, delay = protocol.rule, protocol.delay
+        backprop = protocol.backprop_delay
         if len(set(initial_weights)) == 1:
-            synapse = self.plastic_synapse(sim, rule, delay, initial_weights[0])
+            synapse = self.plastic_synapse(sim, rule, delay, initial_weights[0], backprop)
             connector = sim.OneToOneConnector()
         else:
-            synapse = self.plastic_synapse(sim, rule, delay, rule.weight.w_min)
+            synapse = self.plastic_synapse(sim, rule, delay, rule.weight.w_min, backprop)
             connector = sim.FromListConnector([(i, i, float(w), float(delay)) for i, w in enumerate(initial_weights)],
                                               column_names=["weight", "delay"])
         return sim.Projection(pre, post, connector, synapse, receptor_type=receptor)

@@ -22,6 +22,7 @@ def read_encoding(protocol, network, ds_database, initial_weights_read=None):
     S16.15) for comparison. ``initial_weights_read``: the weights ``Projection.get`` returned
     on the virtual board (the initial ones); ``None`` after a board run.
     """
+    from pacman.utilities.utility_calls import get_n_bits
     from spinn_front_end_common.interface.ds import DataType
     from spynnaker.pyNN.data import SpynnakerDataView as view
     from spynnaker.pyNN.models.neuron.plasticity.stdp.common import get_exp_lut_array
@@ -95,6 +96,10 @@ def read_encoding(protocol, network, ds_database, initial_weights_read=None):
         "binaries_found": found,
         "cores": cores,
         "delay_stages": delay_stages,
+        # The delay field width the host writes to the synapse_params region
+        # (population_machine_synapses.py _write_synapse_parameters).
+        "max_delay_ticks": int(vertex.splitter.max_support_delay()),
+        "delay_bits": int(get_n_bits(vertex.splitter.max_support_delay())),
         "initial_weights_read": readback,
         "host_reference": {
             "tau_plus_lut_words": get_exp_lut_array(dt_ms, timing.tau_plus).astype(np.uint32).tolist(),
