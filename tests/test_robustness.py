@@ -140,7 +140,7 @@ def test_two_processes_started_together_write_separate_report_folders(tmp_path):
     folders = sorted((tmp_path / "reports").iterdir())
     assert len(folders) == 2
     for folder in folders:
-        assert json.loads((folder / "results.json").read_text())["results"][0]["summary"]["passed"] == 6
+        assert json.loads((folder / "results.json").read_text())["results"][0]["summary"]["pass"] == 6
     assert list(work.iterdir()) == []
 
 

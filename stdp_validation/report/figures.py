@@ -162,7 +162,8 @@ def scatter_figure(panels):
         if len(x):
             low, high = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
             pad = 0.05 * (high - low or 1.0)
-            ax.plot([low - pad, high + pad], [low - pad, high + pad], color="#8c959f", lw=1, label="observed = expected")
+            ends = [low - pad, high + pad]
+            ax.plot(ends, ends, color="#8c959f", lw=1, label="observed = expected")
         _scatter_by_status(ax, x, y, np.asarray(p.statuses, dtype=object)[mask])
         ax.set_xlabel("expected final weight (recorded spikes)", fontsize=SMALL)
         ax.set_ylabel("observed final weight", fontsize=SMALL)

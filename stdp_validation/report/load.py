@@ -25,9 +25,10 @@ from ..results.status import Execution, Status
 RESULTS_FORMAT_VERSION = 2
 
 
-@dataclass
+@dataclass(eq=False)
 class Entry:
-    """One result row (backend label, protocol, rule) with its observation when readable."""
+    """One result row (backend label, protocol, rule) with its observation when readable
+    (compared by identity: two entries are never the same row)."""
 
     index: int
     result: ProtocolResult
@@ -171,7 +172,8 @@ def _run_error(data, index, source):
     try:
         return RunError(**data)
     except TypeError as error:
-        raise ParameterError(f"results file {str(source)!r}: errors.{index} is not a valid run error: {error}") from None
+        raise ParameterError(f"results file {str(source)!r}: errors.{index} is not a valid run error: "
+                             f"{error}") from None
 
 
 def _names(listed, *more):

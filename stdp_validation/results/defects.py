@@ -119,6 +119,19 @@ NETWORK_DEFECTS = (
         applies=lambda observation: False,
     ),
     KnownDefect(
+        id="spinnaker-cond-multiplicative-binary-missing",
+        backend="spinnaker",
+        title="sPyNNaker 1!7.4.1 maps IF_cond_exp cells with multiplicative STDP onto combined neuron+synapse cores "
+        "whose binary (IF_cond_exp_stdp_mad_*_multiplicative.aplx) the wheel does not ship",
+        evidence="spynnaker/pyNN/model_binaries holds IF_curr_exp_stdp_mad_{pair,nearest_pair}_multiplicative.aplx "
+        "and the split synapses_stdp_mad_*_multiplicative.aplx, but no IF_cond_exp multiplicative binary; at 1 ms "
+        "time steps the toolchain chooses combined cores and get_executable_path raises KeyError 'Executable ... not "
+        "found' (a board run cannot load it). Workaround: Population(..., additional_parameters="
+        "{'n_synapse_cores': 1}).",
+        reproducer="tests/backends/test_spinnaker_emulated.py::test_conductance_multiplicative_maps_on_combined_cores",
+        applies=lambda observation: False,
+    ),
+    KnownDefect(
         id="brian2-spike-source-ignores-timestep",
         backend="brian2",
         title="pyNN.brian2 SpikeSourceArray runs on Brian2's default 0.1 ms clock, not the PyNN timestep",

@@ -1,6 +1,6 @@
 """sPyNNaker's toolchain on a virtual board: what can be checked without a SpiNNaker machine.
 
-Every protocol is mapped by sPyNNaker's real toolchain (``virtual_board = True``) in ONE
+Every protocol is mapped by sPyNNaker's real toolchain (``virtual_board = True``, ``emulate=False``) in ONE
 network per timestep (``SpinnakerBackend.run``: two setup/run/end cycles for the five
 protocols, ≈1 s after the ≈2 s import). The toolchain checks of each protocol (weight scale and LSB, the
 encoded STDP region against sPyNNaker's host encoders and the fixed-point model, initial
@@ -69,7 +69,7 @@ def session(tmp_path_factory):
         patch.chdir(cwd)
         patch.delenv(KEEP_ENV, raising=False)
         before, workspaces = _caller_state(), _workspaces()
-        observations = list(SpinnakerBackend().run([factory() for factory in PROTOCOLS.values()]))
+        observations = list(SpinnakerBackend(emulate=False).run([factory() for factory in PROTOCOLS.values()]))
         after = _caller_state()
         left = sorted(os.listdir(cwd))
         new_workspaces = _workspaces() - workspaces
@@ -173,7 +173,7 @@ def test_sharing_the_drive_synapse_type_makes_the_lsb_too_coarse():
     # The shared runner's network: plastic and 300 nA drive on one synapse type → s = 9,
     # LSB 1/64 nA > A = 0.01 nA. The resolution check says so.
     protocol = window_protocol(lags=[-5.0, 5.0])
-    observation = observe(SpinnakerBackend(plastic_receptor="excitatory"), protocol)
+    observation = observe(SpinnakerBackend(plastic_receptor="excitatory", emulate=False), protocol)
     [resolution] = _check(observation, "amplitude resolution")
     assert resolution.passed is False
     encoding = observation.encoding
@@ -288,7 +288,7 @@ def test_caller_state_is_untouched(session):
 def test_consecutive_runs_in_one_process(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     before = _caller_state()
-    backend = SpinnakerBackend()
+    backend = SpinnakerBackend(emulate=False)
     small = window_protocol(lags=[-5.0, 0.0, 5.0])
     first = observe(backend, small)
     second = observe(backend, get_protocol("seed"))
@@ -304,7 +304,7 @@ def test_consecutive_runs_in_one_process(monkeypatch, tmp_path):
 def test_keep_option_keeps_the_working_folder(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(KEEP_ENV, "1")
-    observation = observe(SpinnakerBackend(), window_protocol(lags=[1.0, 2.0]))
+    observation = observe(SpinnakerBackend(emulate=False), window_protocol(lags=[1.0, 2.0]))
     [line] = [n for n in observation.notes if n.startswith("sPyNNaker working folder kept: ")]
     kept = Path(line.split(": ", 1)[1])
     try:
@@ -417,7 +417,7 @@ def test_virtual_mode_never_reads_the_user_cfg(monkeypatch, tmp_path, no_simulat
     home.mkdir()
     (home / ".spynnaker.cfg").write_text("[Machine]\nmachine_name = should.not.be.used\nversion = 5\n")
     monkeypatch.setenv("HOME", str(home))
-    backend = SpinnakerBackend()
+    backend = SpinnakerBackend(emulate=False)
     assert backend.board is None and backend.execution is Execution.TOOLCHAIN_ONLY
 
 
@@ -430,7 +430,7 @@ def test_a_developer_home_cfg_does_not_break_the_virtual_run(monkeypatch, tmp_pa
     cfg.write_text("[Machine]\nmachine_name = should.not.be.used\nversion = 5\n")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.chdir(tmp_path)
-    observation = observe(SpinnakerBackend(), window_protocol(lags=[3.0]))
+    observation = observe(SpinnakerBackend(emulate=False), window_protocol(lags=[3.0]))
     assert observation.execution is Execution.TOOLCHAIN_ONLY
     assert not [c for c in _checks(observation) if c.passed is False]
     assert cfg.read_text() == "[Machine]\nmachine_name = should.not.be.used\nversion = 5\n"

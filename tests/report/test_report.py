@@ -1,164 +1,40 @@
-"""The HTML report, built from a synthetic run folder (no simulator needed).
+"""The HTML report, built from a synthetic run folder (no simulator needed, see report_runs.py).
 
-The run is made by hand: Observations with hand-chosen recorded spikes for "nest" and
-"brian2" (and a virtual-board "spinnaker" one), final weights computed from the reference
-model with a deliberate error on one case, verdicts from ``result_from_observation`` and
-``results.json`` written by ``ValidationRun.save()``.
+The run: "nest" and "brian2" windows (a deliberate error on one NEST case), an emulated
+SpiNNaker window whose stored integers equal the fixed-point model's, a Brian2 known defect,
+the seed network with traces, a toolchain-only SpiNNaker seed run with checks, and a
+protocol and case named like a script tag.
 """
 
 import base64
 import json
 import re
 import sys
-from dataclasses import replace
 
-import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
+pytest.importorskip("jinja2")
 
-from stdp_validation import CONVENTIONS, predict_weights  # noqa: E402
+from markupsafe import escape  # noqa: E402
+
+from report_runs import (  # noqa: E402  (same folder; pytest puts it on sys.path)
+    EMULATED,
+    EMULATED_NOTE,
+    HOSTILE,
+    HOSTILE_ESCAPED,
+    TOOLCHAIN_NOTE,
+    build_run,
+    save_run,
+    toolchain_seed,
+)
+
 from stdp_validation.errors import ParameterError  # noqa: E402
-from stdp_validation.observation import Observation  # noqa: E402
-from stdp_validation.protocols import RULES, seed_protocol, window_protocol  # noqa: E402
+from stdp_validation.protocols import seed_protocol  # noqa: E402
 from stdp_validation.report import write_report  # noqa: E402
-from stdp_validation.report.data import load_run  # noqa: E402
-from stdp_validation.validation import ValidationRun, result_from_observation, utc_now  # noqa: E402
-
-HOSTILE = "<script>alert(1)</script>"
-HOSTILE_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
-DELIBERATE_ERROR = 1e-3  # on nest's dt=+10 case, far above the 1e-9 tolerance
-
-
-def _environment(backend):
-    versions = {"python": "3.11.7", "numpy": "1.26.4", "PyNN": "0.13.0"}
-    versions.update({"nest": {"nest-simulator": "3.10.0"}, "brian2": {"brian2": "2.9.0"},
-                     "spinnaker": {"sPyNNaker": "1!7.4.1"}}[backend])
-    machine = "virtual board" if backend == "spinnaker" else "software simulator"
-    return {"versions": versions, "platform": "Linux-test", "machine": machine}
-
-
-def _observation(backend, protocol, pre, post, *, conventions=None, errors=None, final=None, traces=None, notes=()):
-    """An Observation whose final weights are the reference's prediction (+ ``errors``)."""
-    conventions = conventions or CONVENTIONS[backend].with_timestep(protocol.timestep)
-    initial = [case.initial_weight for case in protocol.cases]
-    if final is None:
-        final = predict_weights(pre, post, protocol.rule, delay=protocol.delay, initial_weight=initial,
-                                conventions=conventions, t_stop=protocol.t_stop)
-    final = np.array(final, dtype=float)
-    for index, error in (errors or {}).items():
-        final[index] += error
-    return Observation(
-        backend=backend,
-        protocol=protocol,
-        conventions=conventions,
-        pre_spike_times=[list(map(float, t)) for t in pre],
-        post_spike_times=[list(map(float, t)) for t in post],
-        final_weights=[float(w) for w in final],
-        initial_weights=initial,
-        intended_post_times=[list(case.post_drive_times) for case in protocol.cases],
-        delay=protocol.delay,
-        t_stop=protocol.t_stop,
-        traces=traces or {},
-        timings={"build": 0.12, "run": 0.5, "readout": 0.03},
-        environment=_environment(backend),
-        notes=list(notes),
-    )
-
-
-def _seed_traces(protocol, pre, post):
-    """Plausible v / gsyn traces on the 1 ms grid: exponential conductances at each spike."""
-    times = np.arange(0.0, protocol.t_stop + 1.0, protocol.timestep)
-
-    def conductance(trains):
-        rows = []
-        for train in trains:
-            g = np.zeros_like(times)
-            for t in train:
-                g += np.where(times >= t, 5.0 * np.exp(-(times - t) / 5.0), 0.0)
-            rows.append(g.tolist())
-        return rows
-
-    def voltage(trains):
-        rows = []
-        for train in trains:
-            v = np.full_like(times, -65.0)
-            for t in train:
-                v += np.where(times >= t, 8.0 * np.exp(-(times - t) / 10.0), 0.0)
-            rows.append(np.minimum(v, -50.0).tolist())
-        return rows
-
-    drive_pre = [c.pre_spike_times for c in protocol.cases]
-    drive_post = [c.post_drive_times for c in protocol.cases]
-    zeros = [np.zeros_like(times).tolist() for _ in protocol.cases]
-    return {
-        "v": {"units": "mV", "times": times.tolist(), "pre": voltage(drive_pre), "post": voltage(drive_post)},
-        "gsyn_exc": {"units": "uS", "times": times.tolist(), "pre": conductance(drive_pre),
-                     "post": conductance([list(a) + list(b) for a, b in zip(drive_post, pre)])},
-        "gsyn_inh": {"units": "uS", "times": times.tolist(), "pre": zeros, "post": zeros},
-    }
-
-
-def build_run(directory):
-    """Write a synthetic run folder (results.json + observations/) into ``directory``; return it."""
-    directory.mkdir(parents=True, exist_ok=True)
-    observations = []
-
-    # window: pre at 100 ms, post at 90, 100, 110 ms. NEST gets a trailing pre spike 100 ms
-    # after each case's last spike (deferred update); its dt=+10 case carries the error.
-    window = window_protocol([-10, 0, 10])
-    post = [[90.0], [100.0], [110.0]]
-    observations.append(_observation("nest", window, [[100.0, 200.0], [100.0, 200.0], [100.0, 210.0]], post,
-                                     errors={2: DELIBERATE_ERROR}))
-    observations.append(_observation("brian2", window, [[100.0], [100.0], [100.0]], post))
-    spinnaker_conventions = CONVENTIONS["spinnaker"].with_timestep(window.timestep)
-    observations.append(_observation(
-        "spinnaker", window, [[100.0, 200.0], [100.0, 200.0], [100.0, 210.0]], post,
-        conventions=spinnaker_conventions,
-        notes=["virtual board: fixed-point encoding of A_plus, A_minus, w_max and the exponential tables "
-               "checked; learned weights need a real board (set machine_name + version)"]))
-
-    # Brian2 under a multiplicative rule applies the additive one: a known defect.
-    multiplicative = window.with_rule(RULES["pair-multiplicative"])
-    brian2_conventions = CONVENTIONS["brian2"].with_timestep(window.timestep)
-    additive = predict_weights([[100.0]] * 3, post, window.rule, delay=1.0, initial_weight=0.5,
-                               conventions=brian2_conventions, t_stop=window.t_stop)
-    observations.append(_observation("brian2", multiplicative, [[100.0]] * 3, post, final=additive))
-
-    # seed: the notebook's network; hand-chosen recorded spikes 1 ms after the thalamic drive.
-    seed = seed_protocol()
-    seed_pre = [[t + 1.0 for t in case.pre_spike_times] for case in seed.cases]
-    seed_post = [[t + 1.0 for t in case.post_drive_times] for case in seed.cases]
-    for backend in ("nest", "brian2"):
-        observations.append(_observation(backend, seed, seed_pre, seed_post,
-                                         traces=_seed_traces(seed, seed_pre, seed_post)))
-
-    # A SpiNNaker virtual board: no simulation, the final weights are the initial ones.
-    virtual = _observation("spinnaker", seed, [[] for _ in seed.cases], [[] for _ in seed.cases],
-                           conventions=CONVENTIONS["spinnaker"].with_timestep(seed.timestep),
-                           notes=["NOT board output: final_weights are the INITIAL weights"])
-    virtual.environment["board_output"] = False
-    observations.append(virtual)
-
-    # hostile labels: a protocol and a case named like a script tag.
-    hostile = window_protocol([-5, 5])
-    hostile = replace(hostile, name=HOSTILE,
-                      cases=(replace(hostile.cases[0], label=HOSTILE), replace(hostile.cases[1], label="dt=+5 & <b>")))
-    observations.append(_observation("nest", hostile, [[100.0, 200.0], [100.0, 205.0]], [[95.0], [105.0]]))
-
-    run = ValidationRun(directory, command=f"stdp-validate --out reports --protocol '{HOSTILE}'",
-                        backends=["brian2", "nest", "spinnaker"], protocols=["window", "seed", HOSTILE])
-    for number, observation in enumerate(observations):
-        path = directory / "observations" / f"{number}-{observation.backend}.json"
-        observation.save(path)
-        run.results.append(result_from_observation(observation, str(path.relative_to(directory))))
-    run.errors.append({"backend": "brian2", "protocol": "bounds", "error": f"RuntimeError: {HOSTILE}",
-                       "traceback": "Traceback (most recent call last):\n  ...\nRuntimeError: <boom>"})
-    run.skipped = {"hardware-spinnaker": f"no board reachable {HOSTILE}"}
-    run.finished = utc_now()
-    run.save()
-    return directory
-
+from stdp_validation.report.load import load_run  # noqa: E402
+from stdp_validation.results import Execution  # noqa: E402
+from stdp_validation.results.defects import KNOWN_DEFECTS, NETWORK_DEFECTS  # noqa: E402
 
 BENCHMARK = {
     "datetime": "2026-11-26T00:00:00",
@@ -194,6 +70,10 @@ def _section(page, section_id):
     return match.group(1)
 
 
+def _rows(section):
+    return re.findall(r'<tr class="(\w*)">(.*?)</tr>', section, re.S)
+
+
 def test_write_report_returns_the_page_in_the_run_folder(report):
     directory, path, page = report
     assert path == directory / "index.html"
@@ -203,9 +83,13 @@ def test_write_report_returns_the_page_in_the_run_folder(report):
 def test_every_section_is_present(report):
     _, _, page = report
     for section_id in ("summary", "protocol-window", "protocol-seed", "protocol-script-alert-1-script", "seed",
-                       "cross-backend", "known-defects", "timings", "spinnaker"):
+                       "cross-backend", "known-defects", "timings", "toolchain", "execution-emulated",
+                       "execution-toolchain_only"):
         _section(page, section_id)
         assert f'href="#{section_id}"' in page, f"table of contents lacks {section_id}"
+    # no section per backend name, and none for a kind of execution the run did not have
+    assert 'id="spinnaker"' not in page and 'id="execution-board"' not in page
+    assert 'id="execution-simulated"' not in page
 
 
 def test_every_figure_is_inline_and_saved_as_png(report):
@@ -219,27 +103,26 @@ def test_every_figure_is_inline_and_saved_as_png(report):
     # cross-backend for window (and the hostile window on one backend only: none), timings.
     for expected in ("window-window.png", "window-residuals.png", "seed-observed-vs-expected.png",
                      "seed-residuals.png", "seed-nest-seed-pair-additive.png", "seed-brian2-seed-pair-additive.png",
-                     "cross-backend-window-pair-additive.png", "timings.png",
-                     "script-alert-1-script-window.png"):
+                     "cross-backend-window-pair-additive.png", "timings.png", "script-alert-1-script-window.png"):
         assert expected in names, f"{expected} missing from {sorted(names)}"
-    for encoded, file in zip(sorted(images, key=len), sorted(files, key=lambda f: f.stat().st_size)):
+    assert not any("spinnaker-seed" in name for name in names), "a toolchain-only run has nothing to draw"
+    assert "window-observed-vs-expected.png" not in names  # every window result is in the window figure
+    for encoded in images:
         assert base64.b64decode(encoded)[:8] == b"\x89PNG\r\n\x1a\n"
     assert all(f.stat().st_size > 5000 for f in files)
-    # each saved file is the inlined image
-    inlined = {base64.b64decode(e) for e in images}
-    assert {f.read_bytes() for f in files} == inlined
+    assert {f.read_bytes() for f in files} == {base64.b64decode(e) for e in images}
 
 
 def test_failing_case_is_shown_as_failed(report):
     _, _, page = report
     section = _section(page, "protocol-window")
-    rows = re.findall(r'<tr class="(\w+)">(.*?)</tr>', section, re.S)
-    failed = [body for cls, body in rows if cls == "fail"]
+    failed = [body for cls, body in _rows(section) if cls == "fail"]
     assert len(failed) == 1
     assert "dt=+10" in failed[0] and "FAIL" in failed[0]
     assert "1 failed case(s): dt=+10 (nest)" in section
     summary = _section(page, "summary")
-    assert '<div class="banner fail">FAILED: 1 failed case(s), 1 run error(s)' in summary
+    assert ('<div class="banner fail">FAILED: 1 failed case(s), 0 failed toolchain check(s), 1 run error(s); '
+            "validated: nest") in summary
     nest_window = re.search(r'<tr class="(\w+)"><td>nest</td><td><a href="#protocol-window">', summary)
     assert nest_window and nest_window.group(1) == "fail"
 
@@ -247,11 +130,13 @@ def test_failing_case_is_shown_as_failed(report):
 def test_known_defect_is_amber_and_listed(report):
     _, _, page = report
     section = _section(page, "protocol-window")
-    known = [body for cls, body in re.findall(r'<tr class="(\w+)">(.*?)</tr>', section, re.S) if cls == "known"]
+    known = [body for cls, body in _rows(section) if cls == "known"]
     assert known and all("brian2-multiplicative-ignored" in body for body in known)
     defects = _section(page, "known-defects")
     assert "brian2 / window / pair-multiplicative: dt=-10" in defects
     assert "tests/backends/test_known_defects.py::test_brian2_multiplicative_weight_dependence" in defects
+    for defect in KNOWN_DEFECTS + NETWORK_DEFECTS:  # every defect of results.json is listed
+        assert f"<code>{defect.id}</code>" in defects
 
 
 def test_page_is_self_contained(report):
@@ -262,6 +147,11 @@ def test_page_is_self_contained(report):
     assert "@import" not in lowered and "url(" not in lowered
     assert not re.search(r'(src|href)\s*=\s*"(?!data:|#)', page), "an attribute points outside the page"
     assert "http://" not in lowered and "https://" not in lowered
+    assert "--pass:" in _style(page), "the package style sheet is inlined"
+
+
+def _style(page):
+    return re.search(r"<style>(.*?)</style>", page, re.S).group(1)
 
 
 def test_hostile_labels_are_escaped(report):
@@ -273,39 +163,70 @@ def test_hostile_labels_are_escaped(report):
     assert f"<h2>Protocol <code>{HOSTILE_ESCAPED}</code></h2>" in section
     assert f"<td>{HOSTILE_ESCAPED}</td>" in section
     assert "RuntimeError: &lt;boom&gt;" in _section(page, "summary")
+    assert '"' not in _style(page).replace('"Segoe UI"', "").replace('"Helvetica Neue"', "").replace(
+        '"Liberation Mono"', ""), "the style sheet is inlined unescaped and holds only its font names in quotes"
 
 
 def test_summary_environment_and_command(report):
     _, _, page = report
     summary = _section(page, "summary")
-    assert f"stdp-validate --out reports --protocol &#x27;{HOSTILE_ESCAPED}&#x27;" in summary
-    for text in ("3.11.7", "0.13.0", "2.9.0", "3.10.0", "1!7.4.1", "software simulator", "virtual board",
+    assert f"stdp-validate --out reports --protocol &#39;{HOSTILE_ESCAPED}&#39;" in summary
+    for text in ("3.11.7", "0.13.0", "2.9.0", "3.10.0", "1!7.4.1", "software simulator", "Linux-test",
                  "window: <span class=\"num\">0.1</span>", "seed: <span class=\"num\">1</span>",
                  "hardware-spinnaker", "no board reachable"):
         assert text in summary, text
+
+
+def test_every_row_says_how_the_weights_were_obtained(report):
+    _, _, page = report
+    summary = _section(page, "summary")
+    results = re.search(r'<table class="results">(.*?)</table>', summary, re.S).group(1)
+    rows = [body for cls, body in _rows(results) if "run error" not in body]
+    assert len(rows) == 8
+    for body in rows:
+        assert any(kind.label in body for kind in Execution), body
+    emulated = [body for body in rows if f"<td>{EMULATED}</td>" in body]
+    assert emulated and all('class="exec marked exec-emulated">emulated ARM code (not a board)<' in b for b in emulated)
+    banner = re.search(r'<div class="banner fail">(.*?)</div>', summary, re.S).group(1)
+    assert Execution.EMULATED.label in banner and escape(EMULATED_NOTE) in banner
+    assert Execution.TOOLCHAIN_ONLY.label in banner and TOOLCHAIN_NOTE in banner
+    window = _section(page, "protocol-window")
+    assert f"Cases: {EMULATED} · pair-additive — weights from <span class=\"exec marked exec-emulated\">" in window
+    assert escape(f"{EMULATED} (weights from {Execution.EMULATED.label}): {EMULATED_NOTE}") in window
+
+
+def test_stored_integer_comparisons_show_lsb(report):
+    _, _, page = report
+    window = _section(page, "protocol-window")
+    table = window.split(f"Cases: {EMULATED}")[1].split("</table>")[0]
+    assert "<th>stored expected</th><th>stored observed</th><th>Δ (LSB)</th>" in table
+    assert table.count('<td class="num">+0</td>') == 3  # the emulated stored integers equal the model's
 
 
 def test_window_zero_crossings_and_cross_backend_conventions(report):
     _, _, page = report
     window = _section(page, "protocol-window")
     assert "Zero crossing in emission time" in window
-    zero = {m[0]: m[1] for m in re.findall(
-        r"<tr><td>(\w+)</td><td>\w+</td>(?:<td class=\"num\">[^<]*</td>){3}<td class=\"num\">([^<]*)</td></tr>",
-        window)}
-    assert zero == {"nest": "-1", "brian2": "+1"}  # the virtual-board run has no observed window
+    zero = dict(re.findall(r"<tr><td>([^<]+)</td><td>\w+</td>(?:<td class=\"num\">[^<]*</td>){3}"
+                           r"<td class=\"num\">([^<]*)</td></tr>", window))
+    assert zero == {"nest": "-1", "brian2": "+1", EMULATED: "-1"}  # dendritic −d, axonal +d
     cross = _section(page, "cross-backend")
     assert "Zero crossings differ by <strong>2 ms</strong> = 2·d" in cross
     for convention in ("amplitude_scaling", "dendritic_delay_fraction", "update_timing", "zero_lag"):
         assert f"<code>{convention}</code>" in cross
-    # The default rule: A_plus = 0.01, w_max = 2; Brian2 potentiates fully at lag 0, NEST ignores it.
-    assert "brian2: Δw(s = 0) = 0.02" in cross and "nest: Δw(s = 0) = 0 " in cross
+    # The default rule: A_plus = 0.01, w_max = 2; Brian2 potentiates fully at lag 0, NEST ignores it,
+    # sPyNNaker depresses fully (from each result's reference kernel).
+    assert "brian2: Δw(s = 0) = 0.02 " in cross and "nest: Δw(s = 0) = 0 " in cross
+    assert f"{EMULATED}: Δw(s = 0) = -0.012 " in cross
+    assert "spinnaker: Δw(s = 0) = not computed" in cross  # toolchain only: no reference
     # amplitude per rule: A·w_max = 0.02 / −0.024 on NEST and Brian2 against A on sPyNNaker with the
     # window's w_max = 2; 2.5 against 0.5 with the seed's w_max = 5.
-    amplitude = re.search(r"<td>amplitude .*?</tr>", cross).group(0)
-    window_rule, seed_rule = amplitude.split("(window, ")[1], amplitude.split("(seed; ")[1]
+    amplitude = re.search(r"<td><code>amplitude_scaling</code>.*?</tr>", cross, re.S).group(0)
+    window_rule = amplitude.split(f"(window, {HOSTILE_ESCAPED}; ")[1].split("; rule")[0]
+    seed_rule = amplitude.split("(seed; ")[1]
     for backend in ("nest", "brian2"):
         assert f"{backend} 0.02 / -0.024" in window_rule
-    assert "spinnaker 0.01 / -0.012" in window_rule
+    assert f"{EMULATED} 0.01 / -0.012" in window_rule
     assert "nest 2.5 / -2.5" in seed_rule and "brian2 2.5 / -2.5" in seed_rule and "spinnaker 0.5 / -0.5" in seed_rule
     assert "multiplicative rules scale by (w_max − w) and (w − w_min) on every backend" in amplitude
     assert "pynn-dendritic-delay-fraction" in cross
@@ -314,30 +235,41 @@ def test_window_zero_crossings_and_cross_backend_conventions(report):
 def test_seed_section_shows_traces_and_predicted_trajectory(report):
     _, _, page = report
     seed = _section(page, "seed")
-    assert seed.count("<img ") == 2  # nest and brian2; the virtual board has nothing to draw
-    assert "spinnaker · seed: not board output" in seed
+    assert seed.count("<img ") == 2  # nest and brian2; the toolchain-only run has nothing to draw
+    assert f"spinnaker · seed: not drawn ({Execution.TOOLCHAIN_ONLY.label}: no spikes" in seed
     assert "predicted from recorded spikes" in seed
     assert "30, 40, 50, 60" in seed and "31, 41, 51, 61" in seed
 
 
-def test_timings_and_spinnaker_notes(report):
+def test_timings_toolchain_checks_and_execution_sections(report):
     _, _, page = report
     timings = _section(page, "timings")
     assert "<img " in timings and "0.120" in timings and "readout (s)" in timings
-    spinnaker = _section(page, "spinnaker")
-    assert "virtual board" in spinnaker and "learned weights need a real board" in spinnaker
-    assert "final_weights are the INITIAL weights" in spinnaker and "board_output" in spinnaker
+    toolchain = _section(page, "toolchain")
+    assert "spinnaker · " in toolchain and "network maps" in toolchain
+    assert "1 passed, 0 failed, 1 not checked, 1 divergence(s)" in toolchain
+    classes = [cls for cls, _ in _rows(toolchain)]
+    assert classes == ["pass", "notrun", "diff", "pass"]
+    assert "{&#34;count&#34;: 1}" in toolchain  # a JSON value, escaped
+    emulated = _section(page, "execution-emulated")
+    assert Execution.EMULATED.label in emulated and escape(EMULATED_NOTE) in emulated
+    assert "the ARM binaries ran in an emulator" in emulated
+    toolchain_only = _section(page, "execution-toolchain_only")
+    assert TOOLCHAIN_NOTE in toolchain_only and "final_weights are the INITIAL weights" in toolchain_only
+    assert "nest" not in toolchain_only and "brian2" not in toolchain_only
 
 
-def test_virtual_board_results_are_marked_and_not_compared(report):
+def test_toolchain_only_results_are_marked_and_not_compared(report):
     _, _, page = report
     summary = _section(page, "summary")
-    assert re.search(r'<td>spinnaker <span class="badge other">not board output</span></td>\s*'
-                     r'<td><a href="#protocol-seed">', summary)
-    assert "out of 20 simulated cases; 3 case(s) on the SpiNNaker virtual board" in summary
+    row = re.search(r'<tr class="(\w+)"><td>spinnaker</td><td><a href="#protocol-seed">seed</a></td>(.*?)</tr>',
+                    summary, re.S)
+    assert row and row.group(1) == "notrun" and Execution.TOOLCHAIN_ONLY.label in row.group(2)
+    assert "not run (no learned weights): spinnaker 3" in summary
     cross = _section(page, "cross-backend")
-    assert "Left out of the comparison (not board output, no learning to compare): spinnaker" in cross
-    assert "nest vs spinnaker" in cross  # the window on spinnaker here is board-like data
+    left_out = "Left out of the comparison (no learned weights to compare): spinnaker"
+    assert f"{left_out} ({Execution.TOOLCHAIN_ONLY.label})" in cross
+    assert f"nest vs {EMULATED}" in cross  # the emulated window learned weights: it is compared
     assert "seed</td><td>pair-additive</td><td>nest vs spinnaker" not in cross
 
 
@@ -350,13 +282,24 @@ def test_benchmark_json_in_the_run_folder_is_tabulated(report):
     _, _, page = report
     timings = _section(page, "timings")
     assert "tests/benchmarks/x.py::test_window_batched[nest]" in timings and "0.13" in timings
-    assert "&quot;cases&quot;: 101" in timings and "&lt;i&gt;x&lt;/i&gt;" in timings
+    assert "&#34;cases&#34;: 101" in timings and "&lt;i&gt;x&lt;/i&gt;" in timings
 
 
 def test_rewriting_removes_stale_figures(report):
     directory, _, page = report
     names = {f.name for f in (directory / "figures").glob("*.png")}
     assert "old.png" not in names and len(names) == page.count("<img ")
+
+
+def test_nothing_validated_never_says_passed(tmp_path):
+    directory = save_run(tmp_path / "run", [toolchain_seed(seed_protocol())], notes={"spinnaker": TOOLCHAIN_NOTE})
+    page = write_report(directory).read_text()
+    summary = _section(page, "summary")
+    banner = re.search(r'<div class="banner (\w+)">(.*?)</div>', summary, re.S)
+    assert banner.group(1) == "known"
+    assert banner.group(2).startswith("NOTHING VALIDATED: no case was compared with the reference and agreed")
+    assert "PASSED" not in banner.group(2)
+    assert page.count("<img ") == 1  # timings only: nothing learned, nothing plotted against a model
 
 
 def test_missing_and_broken_observations_are_tolerated(tmp_path):
@@ -371,18 +314,66 @@ def test_missing_and_broken_observations_are_tolerated(tmp_path):
     (tmp_path / "broken.json").write_text("[]")
     page = write_report(directory, benchmark_json=tmp_path / "bench.json").read_text()
     assert "explicit::bench" in _section(page, "timings")
-    assert page.count("observation not available") == 2
-    assert "does not exist" in page and "not valid JSON" in page
-    window = _section(page, "protocol-window")
-    # the failing case still shows from its verdict alone
-    assert any("dt=+10" in body for cls, body in re.findall(r'<tr class="(\w+)">(.*?)</tr>', window, re.S)
-               if cls == "fail")
+    window, seed = _section(page, "protocol-window"), _section(page, "protocol-seed")
+    assert window.count("observation not available") == 1 and "does not exist" in window
+    assert seed.count("observation not available") == 1 and "not valid JSON" in seed
+    assert "nest · seed: not drawn (observation not available" in _section(page, "seed")
+    # the failing case still shows from its verdict alone, in the residuals and the scatter
+    assert any("dt=+10" in body for cls, body in _rows(window) if cls == "fail")
+    assert (directory / "figures" / "window-observed-vs-expected.png").exists()
     assert len(list((directory / "figures").glob("*.png"))) == page.count("<img ")
     # an unusable benchmark file is reported on the page, not raised
     run = load_run(directory, tmp_path / "broken.json")
-    assert run.benchmark is None and "no 'benchmarks' list" in run.benchmark_problem
+    assert run.benchmark.data is None and "no 'benchmarks' list" in run.benchmark.problem
+
+
+def test_an_observation_of_another_result_is_not_used(tmp_path):
+    directory = build_run(tmp_path / "run")
+    results = json.loads((directory / "results.json").read_text())
+    results["results"][0]["observation_file"] = results["results"][4]["observation_file"]  # window → seed file
+    (directory / "results.json").write_text(json.dumps(results))
+    run = load_run(directory)
+    assert run.entries[0].observation is None and "does not match its result" in run.entries[0].problem
+    assert run.entries[4].observation is not None
 
 
 def test_missing_results_file_is_a_parameter_error(tmp_path):
     with pytest.raises(ParameterError, match="does not exist"):
         write_report(tmp_path)
+
+
+def test_version_1_results_are_refused_naming_format_version(tmp_path):
+    (tmp_path / "results.json").write_text(json.dumps({"format_version": 1, "results": []}))
+    with pytest.raises(ParameterError, match="format_version must be 2; got 1"):
+        write_report(tmp_path)
+
+
+def test_templates_are_autoescaped_and_strict():
+    from jinja2 import StrictUndefined, UndefinedError
+
+    from stdp_validation.report.render import environment
+
+    env = environment()
+    assert env.autoescape is True and env.undefined is StrictUndefined
+    assert env.from_string("{{ x }}").render(x=HOSTILE) == HOSTILE_ESCAPED
+    with pytest.raises(UndefinedError):
+        env.get_template("summary.html.j2").render()  # a missing value is an error, not an empty cell
+
+
+def test_a_figure_that_cannot_be_drawn_is_reported_not_raised(tmp_path, monkeypatch):
+    from stdp_validation.report import figures
+
+    draw = figures.draw
+
+    def failing(spec):
+        if spec.kind == "seed":
+            raise RuntimeError("<no traces>")
+        return draw(spec)
+
+    monkeypatch.setattr(figures, "draw", failing)
+    directory = build_run(tmp_path / "run")
+    page = write_report(directory).read_text()
+    seed = _section(page, "seed")
+    assert "figures/seed-nest-seed-pair-additive.png could not be drawn: RuntimeError: &lt;no traces&gt;" in seed
+    assert "<img " not in seed and not list((directory / "figures").glob("seed-nest*"))
+    assert len(list((directory / "figures").glob("*.png"))) == page.count("<img ")

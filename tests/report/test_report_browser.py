@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from test_report import build_run  # noqa: E402  (same folder; pytest puts it on sys.path)
+from report_runs import build_run  # noqa: E402  (same folder; pytest puts it on sys.path)
 
 from stdp_validation.report import write_report  # noqa: E402
 

@@ -44,6 +44,7 @@ from stdp_validation.conventions import (
     ZERO_LAG_RULES,
     Conventions,
 )
+from stdp_validation.results import Execution
 from support.event_loop import event_loop_batch, event_loop_batch_results, event_loop_weights
 
 TOLERANCE = 1e-12
@@ -398,7 +399,7 @@ def test_spinnaker_negative_amplitude_is_a_known_defect_of_the_board():
     # lag 5 + 1 − 10 = −4: 0.875 + 0.5·e^(−4/20) > w_max, within the lookup table's 1/2048
     # resolution (× A) and two weight LSBs (2^(1−15)) of the float value.
     assert board == pytest.approx(0.875 + 0.5 * exp(-4 / 20), abs=0.5 / 2048 + 2 * 2.0**-14)
-    observation = SimpleNamespace(backend="spinnaker", rule=rule)
+    observation = SimpleNamespace(backend="spinnaker", rule=rule, encoding=None, execution=Execution.BOARD)
     assert [d.id for d in defects_for(observation)] == ["spinnaker-negative-amplitude-bounds"]
 
 

@@ -88,9 +88,9 @@ class SpinnakerBackend(PyNNBackend):
     emulate
         Without a board: run the binaries in the ARM emulator (``True``), map only (``False``),
         or emulate when the emulator's packages are installed (``None``, the default).
-    binary_path
-        Emulate this binary instead of the toolchain's choice (e.g. a patched copy, to check
-        that the comparison can fail).
+    binary_overrides
+        ``{binary file name: path}``: emulate these files instead of the toolchain's binaries
+        of that name (e.g. a patched copy, to check that the comparison can fail).
     """
 
     name = "spinnaker"
@@ -103,7 +103,7 @@ class SpinnakerBackend(PyNNBackend):
     pad_single_case = False  # sPyNNaker handles one-cell populations; a pad would change the shift
 
     def __init__(self, cfg_path=None, *, keep_files=None, quiet=True, plastic_receptor="inhibitory", emulate=None,
-                 binary_path=None):
+                 binary_overrides=None):
         from .emulator import unavailable_reason
 
         if plastic_receptor not in RECEPTORS:
@@ -118,7 +118,7 @@ class SpinnakerBackend(PyNNBackend):
             raise ParameterError("emulate=True needs no board: drop cfg_path (--spinnaker-cfg) to emulate")
         self.emulate = self.board is None and (not missing if emulate is None else emulate)
         self.emulator_missing = missing
-        self.binary_path = binary_path
+        self.binary_overrides = {str(k): str(v) for k, v in (binary_overrides or {}).items()}
         self.keep_files = keep_requested() if keep_files is None else bool(keep_files)
         self.quiet = bool(quiet)
         self.plastic_receptor = plastic_receptor
@@ -131,7 +131,10 @@ class SpinnakerBackend(PyNNBackend):
 
     @property
     def options(self):
-        return {"emulate": False} if self.board is None and not self.emulate else {}
+        options = {"emulate": False} if self.board is None and not self.emulate else {}
+        if self.binary_overrides:
+            options["binary_overrides"] = dict(self.binary_overrides)
+        return options
 
     def environment(self):
         environment = super().environment()
@@ -290,14 +293,14 @@ class SpinnakerBackend(PyNNBackend):
             item.timings["checks"] = time.perf_counter() - started
 
     def finish(self, group, readouts, session):
-        from .emulator.core import EmulationFault
-        from .emulator.locate import LocateError
-        from .emulator.synapse_core import LayoutError
-
         for item, readout in zip(group, readouts):
             if "images" in readout.pending:
+                from .emulator.core import EmulationFault
+                from .emulator.locate import LocateError
+                from .emulator.synapse_core import LayoutError
+
                 try:
-                    emulate_item(item, readout, self.binary_path)
+                    emulate_item(item, readout, self.binary_overrides)
                 except (EmulationFault, LayoutError, LocateError, RuntimeError, ValueError) as error:
                     readout.error = error  # this protocol fails; the others keep their results
         expected = "Data from a virtual run will be empty"

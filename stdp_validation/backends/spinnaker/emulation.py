@@ -53,7 +53,7 @@ def execution_label(cores):
     return f"sPyNNaker {spynnaker_version()} ARM code ({binaries}) run in an ARM emulator; {NOT_EXERCISED}"
 
 
-def emulate_item(item, readout, binary_path=None):
+def emulate_item(item, readout, binary_overrides=None):
     """Emulate one protocol; fills ``readout`` (weights, spikes, extras) from the emulated cores."""
     from .emulator.emulate import emulate_population
 
@@ -64,7 +64,8 @@ def emulate_item(item, readout, binary_path=None):
     pre_ticks = [ceil_microsecond_ticks(train, timestep).tolist() for train in item.pre_trains]
     post_ticks = [fixedpoint.post_spike_ticks(case.post_drive_times, timestep).tolist() for case in protocol.cases]
     n = len(protocol.cases)
-    result = emulate_population(images, pre_ticks, post_ticks, [(i, i) for i in range(n)], binary_path=binary_path)
+    result = emulate_population(images, pre_ticks, post_ticks, [(i, i) for i in range(n)],
+                                binary_overrides=binary_overrides)
     stored = np.asarray(result.stored, dtype=np.int64)
     conductance = images["global_weight_scale"] != 1.0
     lsb = fixedpoint.weight_lsb(images["ring_buffer_shift"], conductance)

@@ -18,10 +18,12 @@ dendritic delay (f = 1), +d for an axonal one (f = 0).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
+from ...results.io import slugify
 from ...results.status import Execution, Status
 
 STATUS_CLASS = {Status.PASS: "pass", Status.FAIL: "fail", Status.KNOWN_DEFECT: "known", Status.NOT_RUN: "notrun",
@@ -88,9 +90,18 @@ class Points:
         return np.isfinite(self.lag)
 
 
+_POINTS = weakref.WeakKeyDictionary()
+
+
 def points(entry):
-    """:class:`Points` of an :class:`~.load.Entry` from its verdicts (and its observation's
-    conventions and delay for the emission Δt)."""
+    """:class:`Points` of an :class:`~stdp_validation.report.load.Entry` from its verdicts (and
+    its observation's conventions and delay for the emission Δt); computed once per entry."""
+    if entry not in _POINTS:
+        _POINTS[entry] = _points(entry)
+    return _POINTS[entry]
+
+
+def _points(entry):
     verdicts = entry.verdicts
     lag = _column(v.lag for v in verdicts)
     expected, observed = _column(v.expected for v in verdicts), _column(v.observed for v in verdicts)
@@ -134,8 +145,6 @@ class FigureNames:
         self.specs = []
 
     def add(self, name, kind, panels, alt):
-        from ...results.io import slugify
-
         base = stem = slugify(name)
         number = 1
         while any(s.name == stem for s in self.specs):

@@ -174,8 +174,8 @@ def conventions_table(run):
         if other.is_multiplicative:
             multiplicative = True
             continue
-        peaks = ", ".join(f"{label} {other.timing.A_plus * _gain(other, c):.4g} / {-other.timing.A_minus * _gain(other, c):.4g}"
-                          for label, c in zip(labels, convs))
+        peaks = ", ".join(f"{label} {other.timing.A_plus * _gain(other, c):.4g} / "
+                          f"{-other.timing.A_minus * _gain(other, c):.4g}" for label, c in zip(labels, convs))
         parts.append(f"rule {other.label} ({', '.join(dict.fromkeys(protocols))}; A⁺ = {other.timing.A_plus:g}, "
                      f"A⁻ = {other.timing.A_minus:g}, w_max = {other.weight.w_max:g}): peak Δw⁺ / Δw⁻ {peaks}")
     if multiplicative:
@@ -204,7 +204,8 @@ def conventions_table(run):
         kernel = next((e.result.reference["kernel"] for e in with_kernel if e.label == label
                        and e.observation.conventions.name == name and e.protocol == context.protocol
                        and e.rule == context.rule), None)
-        value = "not computed (no reference for this result)" if kernel is None else f"{kernel['dw_at_zero']:.4g}"
+        at_zero = (kernel or {}).get("dw_at_zero")
+        value = "not computed (no reference for this result)" if at_zero is None else f"{at_zero:.4g}"
         zero.append(f"{label}: Δw(s = 0) = {value} (at emission Δt = {zero_crossing(c, delay):+g} ms)")
     rows.append(row("zero_lag", (c.zero_lag for c in convs), "; ".join(zero)))
     for item in fields(Conventions):

@@ -179,8 +179,8 @@ def protocol_view(run, name, names: FigureNames):
     if windows:
         window = names.add(f"{slug}-window", "window", [panel for _, panel in windows],
                            f"STDP window of protocol {name}")
-    in_window = {id(e) for e, _ in windows}
-    scattered = [PointsPanel(panel_title(e), e.label, points(e)) for e in learned if id(e) not in in_window]
+    in_window = {e for e, _ in windows}
+    scattered = [PointsPanel(panel_title(e), e.label, points(e)) for e in learned if e not in in_window]
     scatter = None
     if scattered:
         scatter = names.add(f"{slug}-observed-vs-expected", "scatter", scattered,

@@ -38,7 +38,8 @@ def defect_rows(run):
     for entry in run.entries:
         for verdict in entry.verdicts:
             for defect in verdict.defects:
-                hits.setdefault(str(defect), []).append(f"{entry.label} / {entry.protocol} / {entry.rule}: {verdict.case}")
+                where = f"{entry.label} / {entry.protocol} / {entry.rule}: {verdict.case}"
+                hits.setdefault(str(defect), []).append(where)
     rows, listed = [], set()
     for d in run.known_defects:
         listed.add(str(d.get("id")))
@@ -240,24 +241,26 @@ class ExecutionSection:
 
 
 def execution_sections(run):
+    """A section per way of obtaining weights other than a software simulation that the run
+    has: the labels with such results (backend note, environment) and those results."""
     labels = executions(run)
     sections = []
     for execution in Execution:
         if execution is Execution.SIMULATED:
             continue
-        mine = [label for label, kind in labels.items() if kind is execution]
+        mine = [label for label, kinds in labels.items() if execution in kinds]
         if not mine:
             continue
         backends = []
         for label in mine:
             note = run.backend_notes.get(label)
             environment = note.environment if note else {}
+            details = tuple((str(k), environment_text(v)) for k, v in environment.items() if k != "machine")
             backends.append(ExecutionBackend(label, note.note if note else "",
-                                             str(environment.get("machine") or execution.label),
-                                             tuple((str(k), environment_text(v)) for k, v in environment.items() if k != "machine")))
+                                             str(environment.get("machine") or execution.label), details))
         results = tuple(ExecutionResult(e.label, e.protocol, run.slugs[e.protocol], e.rule, e.result.status,
                                         e.result.counts,
                                         tuple(dict.fromkeys(e.observation.notes)) if e.observation else (), e.problem)
-                        for e in run.entries if e.label in mine)
+                        for e in run.entries if e.execution is execution)
         sections.append(ExecutionSection(execution, f"execution-{execution.value}", tuple(backends), results))
     return sections

@@ -29,7 +29,8 @@ VERSION_COLUMNS = {
 
 @dataclass(frozen=True)
 class ExecutionLine:
-    """Backend labels sharing one way of obtaining weights, with their backend notes."""
+    """Backend labels sharing one way of obtaining weights ("label (protocol, …)" when only some
+    of the label's results were obtained this way), with the backend notes that describe it."""
 
     execution: Execution
     labels: tuple
@@ -44,32 +45,45 @@ class Banner:
 
 
 def executions(run):
-    """Label → Execution: from the backend notes, else from the label's results."""
-    found = {label: note.execution for label, note in run.backend_notes.items()}
+    """Label → the ways its weights were obtained (Executions, in :class:`Execution` order):
+    those of its results, else its backend note's. One label may have several, e.g. emulated
+    results and toolchain-only ones for protocols its emulator cannot run."""
+    found = {label: set() for label in run.backend_notes}
     for entry in run.entries:
-        found.setdefault(entry.label, entry.execution)
-    return found
+        found.setdefault(entry.label, set()).add(entry.execution)
+    for label, kinds in found.items():
+        if not kinds:
+            kinds.add(run.backend_notes[label].execution)
+    return {label: tuple(k for k in Execution if k in kinds) for label, kinds in found.items()}
 
 
 def banner(run):
     """The run's status and headline (as results.json gives them) and how weights were obtained."""
-    by_execution = {}
-    for label, execution in executions(run).items():
-        by_execution.setdefault(execution, []).append(label)
     lines = []
+    labels = executions(run)
     for execution in Execution:
-        labels = by_execution.get(execution)
-        if labels:
-            notes = () if execution is Execution.SIMULATED else tuple(
-                run.backend_notes[label].note for label in labels
-                if label in run.backend_notes and run.backend_notes[label].note)
-            lines.append(ExecutionLine(execution, tuple(labels), notes))
+        members, notes = [], []
+        for label, kinds in labels.items():
+            if execution not in kinds:
+                continue
+            if len(kinds) == 1:
+                members.append(label)
+            else:
+                protocols = [e.protocol for e in run.entries if e.label == label and e.execution is execution]
+                members.append(f"{label} ({', '.join(protocols)})")
+            note = run.backend_notes.get(label)
+            if (execution is not Execution.SIMULATED and note is not None and note.note
+                    and (note.execution is execution or note.execution not in kinds)):
+                notes.append(note.note)
+        if members:
+            lines.append(ExecutionLine(execution, tuple(members), tuple(dict.fromkeys(notes))))
     return Banner(BANNER_CLASS.get(run.status, "known"), run.headline, tuple(lines))
 
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """One result row: counts, status and worst error/tolerance from the :class:`ProtocolResult`."""
+    """One result row: counts, status and worst error/tolerance from the :class:`ProtocolResult`;
+    ``checks`` is "passed/total" toolchain checks ("" when none); ``timestep`` in ms."""
 
     label: str
     protocol: str
@@ -82,8 +96,6 @@ class SummaryRow:
     worst_ratio: float | None
     checks: str
     timestep: float | None
-    delay: float | None
-    t_stop: float | None
     comparison: str
 
 
@@ -93,12 +105,11 @@ def summary_rows(run):
         result = entry.result
         checks = result.checks
         total = sum(int(checks.get(k, 0)) for k in ("passed", "failed", "not_checked"))
-        parameters = result.protocol_parameters
         rows.append(SummaryRow(
             entry.label, entry.protocol, run.slugs[entry.protocol], entry.rule, entry.execution, result.status,
             len(result.verdicts), result.counts, result.worst_error_ratio,
-            f"{checks.get('passed', 0)}/{total}" if total else "", parameters.get("timestep"),
-            parameters.get("delay"), parameters.get("t_stop"), result.comparison,
+            f"{checks.get('passed', 0)}/{total}" if total else "", result.protocol_parameters.get("timestep"),
+            result.comparison,
         ))
     return rows
 
@@ -115,7 +126,7 @@ def duration(run):
 @dataclass(frozen=True)
 class EnvironmentRow:
     label: str
-    execution: Execution
+    executions: tuple
     machine: str
     versions: tuple  # one text per VERSION_COLUMNS column ("" when unknown)
     platform: str
@@ -137,7 +148,7 @@ def environment_rows(run):
     from ``backend_notes`` (else from the label's first readable observation)."""
     known = {key for keys in VERSION_COLUMNS.values() for key in keys}
     rows = []
-    for label, execution in executions(run).items():
+    for label, kinds in executions(run).items():
         note = run.backend_notes.get(label)
         if note is not None:
             environment = note.environment
@@ -145,10 +156,12 @@ def environment_rows(run):
             observed = [e.observation for e in run.entries if e.label == label and e.observation is not None]
             environment = observed[0].environment if observed else {}
         versions = environment.get("versions") or {}
-        columns = tuple(next((str(versions[k]) for k in keys if k in versions), "") for keys in VERSION_COLUMNS.values())
+        columns = tuple(next((str(versions[k]) for k in keys if k in versions), "")
+                        for keys in VERSION_COLUMNS.values())
         other = ", ".join(f"{k} {v}" for k, v in versions.items() if k not in known)
-        extra = tuple((str(k), environment_text(v)) for k, v in environment.items() if k not in ("versions", "platform", "machine"))
-        rows.append(EnvironmentRow(label, execution, str(environment.get("machine") or execution.label), columns,
+        extra = tuple((str(k), environment_text(v)) for k, v in environment.items()
+                      if k not in ("versions", "platform", "machine"))
+        rows.append(EnvironmentRow(label, kinds, str(environment.get("machine") or kinds[0].label), columns,
                                    str(environment.get("platform") or ""), other, extra))
     return rows
 

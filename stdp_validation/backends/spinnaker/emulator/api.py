@@ -53,7 +53,8 @@ def emulate_stored_weights(pre_spike_times, post_spike_times, rule, *, delay, in
     cells). sPyNNaker's real toolchain maps a one-to-one network of ``SpikeSourceArray``
     cells → plastic synapses (``FromListConnector``, the excitatory synapse type) → post
     cells (``IF_cond_exp`` if ``conductance_based`` else ``IF_curr_exp``) on a virtual
-    board; the binary it chose for the post core then runs in the emulator, initialised by
+    board (with a separate synapse core where sPyNNaker 1!7.4.1 would pick a combined binary
+    it does not ship); the binary it chose for the post core then runs in the emulator, initialised by
     its own code on the region bytes the toolchain wrote. Presynaptic spikes are processed at
     sPyNNaker's ``SpikeSourceArray`` ticks, postsynaptic spikes at rint(t/dt) (neurons are not
     emulated: the post trains are given), post events first within a tick.
@@ -79,7 +80,14 @@ def emulate_stored_weights(pre_spike_times, post_spike_times, rule, *, delay, in
         raise ParameterError(f"emulate_stored_weights: {reason}")
     latest = max([float(t[-1]) for t in pre + post if len(t)] + [0.0])
     run_time = timestep * (math.ceil(latest / timestep) + 2 * math.ceil(delay / timestep) + 10)
-    population = _map(pre, weights, rule, delay, timestep, bool(conductance_based), run_time)
+    try:
+        population = _map(pre, weights, rule, delay, timestep, bool(conductance_based), run_time)
+    except KeyError as error:
+        if "not found" not in str(error):
+            raise
+        # sPyNNaker 1!7.4.1 picks a combined binary the wheel does not ship (IF_cond_exp with
+        # multiplicative STDP): map with a separate synapse core, whose binary exists.
+        population = _map(pre, weights, rule, delay, timestep, bool(conductance_based), run_time, synapse_cores=1)
     pre_ticks = [ceil_microsecond_ticks(train, timestep).tolist() for train in pre]
     post_ticks = [fixedpoint.post_spike_ticks(train, timestep).tolist() for train in post]
     from .emulate import emulate_population
@@ -94,7 +102,7 @@ def emulate_stored_weights(pre_spike_times, post_spike_times, rule, *, delay, in
     )
 
 
-def _map(pre, weights, rule, delay, timestep, conductance_based, run_time):
+def _map(pre, weights, rule, delay, timestep, conductance_based, run_time, synapse_cores=None):
     """Stage one: the one-to-one network mapped by sPyNNaker's toolchain; its post population's record."""
     import importlib
     import warnings
@@ -112,8 +120,9 @@ def _map(pre, weights, rule, delay, timestep, conductance_based, run_time):
             n = len(pre)
             sources = sim.Population(n, sim.SpikeSourceArray(spike_times=[[float(t) for t in train] for train in pre]),
                                      label="emulated pre")
+            extra = {} if synapse_cores is None else {"additional_parameters": {"n_synapse_cores": synapse_cores}}
             cells = sim.Population(n, sim.IF_cond_exp() if conductance_based else sim.IF_curr_exp(),
-                                   label="emulated post")
+                                   label="emulated post", **extra)
             synapse = backend.plastic_synapse(sim, rule, delay, rule.weight.w_min)
             connector = sim.FromListConnector([(i, i, float(w), float(delay)) for i, w in enumerate(weights)],
                                               column_names=["weight", "delay"])

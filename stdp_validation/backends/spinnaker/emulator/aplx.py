@@ -47,11 +47,13 @@ class AplxError(ValueError):
 
 @dataclass(frozen=True)
 class Segment:
-    """``data`` to be placed at ``address``; ``kind`` is "copy" or "fill"."""
+    """``data`` to be placed at ``address``; ``kind`` is "copy" or "fill"; ``source``: the
+    file offset a copy's bytes come from (``None`` for a fill)."""
 
     address: int
     data: bytes
     kind: str
+    source: int | None = None
 
     @property
     def end(self):
@@ -94,6 +96,15 @@ class AplxImage:
             if lo < hi:
                 out[lo - address:hi - address] = segment.data[lo - segment.address:hi - segment.address]
         return bytes(out)
+
+    def file_offset(self, address):
+        """The file offset of the byte the loader copies to ``address`` (e.g. to patch a copy)."""
+        for segment in reversed(self.segments):  # a later segment overwrites an earlier one
+            if segment.address <= address < segment.end:
+                if segment.source is None:
+                    raise ValueError(f"{self.name}: {address:#x} is filled, not copied from the file")
+                return segment.source + address - segment.address
+        raise ValueError(f"{self.name}: {address:#x} is not loaded from the file")
 
     def code(self):
         """The ITCM image from address 0 up to :meth:`itcm_end`."""
@@ -149,7 +160,7 @@ def parse_aplx(path):
                 chunk = data[source:source + size]
             if not _in_memory(a, size):
                 fail(f"RCOPY at table offset {offset:#x} targets {a:#x}..{a + size:#x}, outside ITCM/DTCM")
-            segments.append(Segment(a, bytes(chunk), "copy"))
+            segments.append(Segment(a, bytes(chunk), "copy", source))
         elif op == OP_FILL:
             size = _round_up(b)
             if not _in_memory(a, size):

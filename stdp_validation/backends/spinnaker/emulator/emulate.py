@@ -71,12 +71,12 @@ class PopulationEmulation:
         return total
 
 
-def emulate_population(population, pre_ticks, post_ticks, synapses, *, binary_path=None):
+def emulate_population(population, pre_ticks, post_ticks, synapses, *, binary_overrides=None):
     """Run every core of ``population`` (an :func:`.images.extract_population` record).
 
     ``pre_ticks[j]``, ``post_ticks[i]``: spike ticks of PyNN pre cell j and post cell i;
-    ``synapses``: one (pre cell, post cell) pair per case. ``binary_path`` replaces the
-    toolchain's binary (e.g. a patched copy). Raises
+    ``synapses``: one (pre cell, post cell) pair per case. ``binary_overrides``
+    (``{binary file name: path}``) replaces the toolchain's binaries (e.g. by a patched copy). Raises
     :class:`~.core.EmulationFault`, :class:`~.synapse_core.LayoutError` or
     :class:`~.locate.LocateError` naming the binary, the function and the tick.
     """
@@ -85,7 +85,7 @@ def emulate_population(population, pre_ticks, post_ticks, synapses, *, binary_pa
     stored = [None] * len(synapses)
     result = PopulationEmulation(stored)
     for core_index, record in enumerate(population["cores"]):
-        path = binary_path or record["binary_path"]
+        path = (binary_overrides or {}).get(record["binary"], record["binary_path"])
         try:
             located, pinned = located_for(path)
         except LocateError as error:
