@@ -271,3 +271,42 @@ def test_emulated_observations_carry_the_binary_and_the_counters():
     assert "run in an ARM emulator; not a board" in observation.provenance["emulator"]["execution"]
     assert observation.stored_weights is not None
     assert json.loads(observation.to_json())["execution"] == "emulated"
+
+
+def test_schedule_puts_post_events_first_within_a_tick_then_orders_by_cell():
+    from stdp_validation.backends.spinnaker.emulator.driver import KIND_POST, KIND_PRE
+    from stdp_validation.backends.spinnaker.emulator.synapse_core import SynapseEmulator
+
+    # pre cell 0 at ticks 5 and 3, pre cell 1 at 3; post cell 0 at 3, post cell 1 at 3 and 4.
+    events = SynapseEmulator.schedule([[5, 3], [3]], [[3], [3, 4]])
+    expected = [(3, KIND_POST, 0), (3, KIND_POST, 1), (3, KIND_PRE, 0), (3, KIND_PRE, 1),
+                (4, KIND_POST, 1), (5, KIND_PRE, 0)]
+    assert list(zip(events.tick.tolist(), events.kind.tolist(), events.index.tolist())) == expected
+    rows_first = SynapseEmulator.schedule([[3]], [[3]], post_first=False)
+    assert rows_first.kind.tolist() == [KIND_PRE, KIND_POST]
+
+
+def test_ring_buffer_slots_are_cleared_once_per_new_tick_before_its_events():
+    from types import SimpleNamespace
+
+    from stdp_validation.backends.spinnaker.emulator.driver import KIND_CLEAR, KIND_PRE
+    from stdp_validation.backends.spinnaker.emulator.synapse_core import Events, SynapseEmulator
+
+    # 4 delay slots (2 bits) of 2^(1+1) = 4 int16 entries each, ring buffers at 0x1000.
+    core = SimpleNamespace(_last_tick=-1, delay_bits=2, index_bits=1, type_bits=1, ring_buffers=0x1000)
+    events = Events(np.array([0, 0, 2, 9]), np.full(4, KIND_PRE, dtype=np.uint32), np.array([0, 1, 0, 1]))
+    records = np.zeros((4, 8), dtype=np.uint32)
+    records[:, 0] = KIND_PRE
+    out, ticks, cells = SynapseEmulator._with_clears(core, events, records)
+    # Tick 0: clear slot 0. Tick 2: clear 1 and 2. Tick 9: 7 ticks skipped, but only the 4
+    # slots exist, so clear ticks 6, 7, 8, 9 (slots 2, 3, 0, 1).
+    assert out[:, 0].tolist() == [KIND_CLEAR, KIND_PRE, KIND_PRE, KIND_CLEAR, KIND_CLEAR, KIND_PRE,
+                                  KIND_CLEAR, KIND_CLEAR, KIND_CLEAR, KIND_CLEAR, KIND_PRE]
+    assert ticks.tolist() == [0, 0, 0, 1, 2, 2, 6, 7, 8, 9, 9]
+    assert cells.tolist() == [-1, 0, 1, -1, -1, 0, -1, -1, -1, -1, 1]
+    clears = out[out[:, 0] == KIND_CLEAR]
+    assert clears[:, 2].tolist() == [0x1000 + 2 * 4 * slot for slot in (0, 1, 2, 2, 3, 0, 1)]
+    assert set(clears[:, 3].tolist()) == {8}  # 4 entries × 2 bytes
+    assert core._last_tick == 9
+    with pytest.raises(ValueError, match="back in time"):
+        SynapseEmulator._with_clears(core, Events(np.array([3]), events.kind[:1], events.index[:1]), records[:1])

@@ -47,6 +47,8 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 import unicorn
 from unicorn import arm_const
 
@@ -70,13 +72,20 @@ class LayoutError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Event:
-    """One event: ``kind`` "pre" (``index`` = PyNN pre cell j) or "post" (``index`` = PyNN
-    post cell i) at ``tick``."""
+class Events:
+    """Events of one run in processing order, as arrays: ``tick[k]``, ``kind[k]``
+    (:data:`KIND_PRE`: ``index`` = PyNN pre cell j; :data:`KIND_POST`: ``index`` = PyNN post
+    cell i)."""
 
-    tick: int
-    kind: str
-    index: int
+    tick: np.ndarray
+    kind: np.ndarray
+    index: np.ndarray
+
+    def __len__(self):
+        return len(self.tick)
+
+    def select(self, mask):
+        return Events(self.tick[mask], self.kind[mask], self.index[mask])
 
 
 @dataclass(frozen=True)
@@ -266,16 +275,17 @@ class SynapseEmulator:
     def lookup_keys(self, keys):
         """Ask the binary's ``population_table_get_first_address`` for every uncached key
         (one driver run for all of them)."""
-        keys = sorted({k for k in keys if k not in self._lookups})
+        keys = sorted({int(k) for k in keys if int(k) not in self._lookups})
         if not keys:
             return
         m = self.machine
         results = m.sdram_alloc(20 * len(keys))
-        events = b"".join(struct.pack("<8I", KIND_LOOKUP, key, results + 20 * i, 0, 0, 0, 0, 0)
-                          for i, key in enumerate(keys))
-        self._drive(events, len(keys), [None] * len(keys), "population_table_get_first_address")
-        for i, key in enumerate(keys):
-            address, n_bytes, colour, colour_mask, found = struct.unpack("<5I", m.read(results + 20 * i, 20))
+        records = np.zeros((len(keys), 8), dtype=np.uint32)
+        records[:, 0], records[:, 1] = KIND_LOOKUP, keys
+        records[:, 2] = results + 20 * np.arange(len(keys), dtype=np.uint32)
+        self._drive(records, None, None, "population_table_get_first_address")
+        answers = np.frombuffer(m.read(results, 20 * len(keys)), dtype="<u4").reshape(-1, 5)
+        for key, (address, n_bytes, colour, colour_mask, found) in zip(keys, answers.tolist()):
             self._lookups[key] = RowAddress(address, n_bytes, colour, colour_mask) if found else None
 
     # -- events -------------------------------------------------------------------------------
@@ -284,59 +294,86 @@ class SynapseEmulator:
         """Events of one run in processing order: per tick, post events then rows
         (``post_first``) or rows then post events; within a kind, by cell index.
         ``pre_ticks[j]`` / ``post_ticks[i]``: spike ticks of pre cell j / post cell i (a
-        tick listed twice is two spikes)."""
-        by_tick = {}
-        for kind, trains in (("pre", pre_ticks), ("post", post_ticks)):
+        tick listed twice is two spikes). Returns :class:`Events`."""
+        parts = []
+        for kind, trains in ((KIND_PRE, pre_ticks), (KIND_POST, post_ticks)):
             for index, train in enumerate(trains):
-                for tick in train:
-                    by_tick.setdefault(int(tick), []).append(Event(int(tick), kind, index))
-        first = "post" if post_first else "pre"
-        ordered = []
-        for tick in sorted(by_tick):
-            ordered.extend(sorted(by_tick[tick], key=lambda e: (e.kind != first, e.index)))
-        return ordered
+                ticks = np.asarray(train, dtype=np.int64).ravel()
+                parts.append((ticks, np.full(ticks.size, kind, dtype=np.uint32), np.full(ticks.size, index)))
+        if not parts:
+            return Events(np.zeros(0, np.int64), np.zeros(0, np.uint32), np.zeros(0, np.int64))
+        tick, kind, index = (np.concatenate(column) for column in zip(*parts))
+        second = kind != (KIND_POST if post_first else KIND_PRE)
+        order = np.lexsort((index, second, tick))  # by tick, then kind, then cell
+        return Events(tick[order], kind[order], index[order])
 
-    def _encode(self, event):
-        if event.kind == "post":
-            neuron = event.index - self.lo_atom
-            if not 0 <= neuron < self.n_atoms:
-                raise ValueError(f"post cell {event.index} is not on this core (slice {self.lo_atom}+{self.n_atoms})")
-            return struct.pack("<8I", KIND_POST, event.tick, neuron, 0, 0, 0, 0, 0)
-        row = self.lookup(event.index, event.tick)
-        return struct.pack("<8I", KIND_PRE, event.tick, row.address, row.n_bytes, row.colour, row.colour_mask, 0, 0)
+    def _encode(self, events):
+        """One driver record (8 words) per event; pre events whose key has no row here are dropped."""
+        records = np.zeros((len(events), 8), dtype=np.uint32)
+        records[:, 0], records[:, 1] = events.kind, events.tick
+        post = events.kind == KIND_POST
+        neuron = events.index[post] - self.lo_atom
+        outside = (neuron < 0) | (neuron >= self.n_atoms)
+        if outside.any():
+            raise ValueError(f"post cell {events.index[post][outside][0]} is not on this core "
+                             f"(slice {self.lo_atom}+{self.n_atoms})")
+        records[post, 2] = neuron
+        pre = ~post
+        keys = np.asarray(self.keys, dtype=np.int64)[events.index[pre]] | (events.tick[pre] & self.colour_mask)
+        unique, inverse = np.unique(keys, return_inverse=True)
+        self.lookup_keys(unique.tolist())
+        rows = [self._lookups[int(k)] for k in unique]
+        found = np.array([row is not None for row in rows], dtype=bool)
+        table = np.array([(r.address, r.n_bytes, r.colour, r.colour_mask) if r else (0, 0, 0, 0) for r in rows],
+                         dtype=np.uint32).reshape(-1, 4)
+        records[pre, 2:6] = table[inverse]
+        keep = np.ones(len(events), dtype=bool)
+        keep[np.flatnonzero(pre)[~found[inverse]]] = False  # no routing entry sends that spike here
+        return events.select(keep), records[keep]
 
-    def _clear(self, tick):
-        """Zero the ring-buffer slot of ``tick`` as the core does when the tick starts
-        (``synapses_flush_ring_buffers`` on split cores; the neuron core's transfer on combined ones)."""
+    def _with_clears(self, events, records):
+        """Insert the ring-buffer slot clears before each new tick, as the core zeroes the slot
+        of a tick when it starts (``synapses_flush_ring_buffers`` on split cores; the neuron
+        core's transfer on combined ones). Returns (records, tick and cell per record; cell
+        −1 for a clear)."""
+        tick = events.tick
+        previous = np.concatenate(([self._last_tick], tick[:-1]))
+        if (tick < previous).any():
+            k = int(np.flatnonzero(tick < previous)[0])
+            raise ValueError(f"events go back in time: tick {tick[k]} after {previous[k]}")
+        new = np.flatnonzero(tick > previous)
+        n_clears = np.minimum(tick[new] - previous[new], 1 << self.delay_bits)
+        before = np.concatenate(([0], np.cumsum(n_clears)))  # clears inserted before group g
+        total = int(before[-1])
+        out = np.zeros((len(events) + total, 8), dtype=np.uint32)
+        ticks = np.zeros(len(out), dtype=np.int64)
+        cells = np.full(len(out), -1, dtype=np.int64)
+        group = np.cumsum(tick > previous)  # events before the first new tick: group 0
+        positions = np.arange(len(events)) + before[group]
+        out[positions], ticks[positions], cells[positions] = records, tick, events.index
+        offset = np.arange(total) - np.repeat(before[:-1], n_clears)
+        clear_ticks = np.repeat(tick[new] - n_clears + 1, n_clears) + offset
+        clear_positions = np.repeat(new + before[:-1], n_clears) + offset
         slot_entries = 1 << (self.index_bits + self.type_bits)
-        first = (tick & ((1 << self.delay_bits) - 1)) * slot_entries
-        return struct.pack("<8I", KIND_CLEAR, tick, self.ring_buffers + 2 * first, 2 * slot_entries, 0, 0, 0, 0)
+        first = (clear_ticks & ((1 << self.delay_bits) - 1)) * slot_entries
+        out[clear_positions, 0], out[clear_positions, 1] = KIND_CLEAR, clear_ticks
+        out[clear_positions, 2] = self.ring_buffers + 2 * first
+        out[clear_positions, 3] = 2 * slot_entries
+        ticks[clear_positions] = clear_ticks
+        if len(tick):
+            self._last_tick = int(tick[-1])
+        return out, ticks, cells
 
-    def _with_clears(self, events):
-        """(event or None for a slot clear, encoded record) with the slot clears before each new tick."""
-        slots = 1 << self.delay_bits
-        out = []
-        last = self._last_tick
-        for event in events:
-            if event.tick < last:
-                raise ValueError(f"events go back in time: tick {event.tick} after {last}")
-            if event.tick > last:
-                for tick in range(max(last + 1, event.tick - slots + 1), event.tick + 1):
-                    out.append((None, self._clear(tick)))
-                last = event.tick
-            out.append((event, self._encode(event)))
-        self._last_tick = last
-        return out
-
-    def _drive(self, records, count, events, what):
-        m = self.machine
+    def _drive(self, records, ticks, cells, what):
+        """Run the driver on ``records`` (uint32 array, 8 words per record); ``ticks`` and
+        ``cells`` (per record, or None) name the tick and the cell of a fault."""
+        m, count = self.machine, len(records)
         if self._array_capacity < count:
             self._array, self._array_capacity = m.sdram_alloc(EVENT_BYTES * count), count
-        m.write(self._array, records)
+        m.write(self._array, np.ascontiguousarray(records, dtype="<u4").tobytes())
 
         def tick():
-            event = events[min(m.read_u32(self.status), count - 1)]
-            return None if event is None else event.tick
+            return None if ticks is None else int(ticks[min(m.read_u32(self.status), count - 1)])
 
         m.tick_reader = tick
         try:
@@ -345,44 +382,21 @@ class SynapseEmulator:
         finally:
             m.tick_reader = None
         if not done:
-            failed = events[m.read_u32(self.status)]
-            raise EmulationFault(self.record["binary"], "synapses_process_synaptic_row", failed.tick, "failed",
-                                 f"returned false for pre cell {failed.index}")
+            failed = m.read_u32(self.status)
+            tick_, cell = (None, None) if ticks is None else (int(ticks[failed]), int(cells[failed]))
+            raise EmulationFault(self.record["binary"], "synapses_process_synaptic_row", tick_, "failed",
+                                 f"returned false for pre cell {cell}")
 
     def run(self, events, batch_size=4096):
-        """Process ``events`` (in order, ticks non-decreasing across calls) with the driver
-        loop, ``batch_size`` records per emu_start. Ring-buffer slots are cleared at each new
-        tick. Returns the number of synapse events (rows and post events) processed."""
-        events = list(events)
-        self.lookup_keys(self.key(e.index, e.tick) for e in events if e.kind == "pre")
-        events = [e for e in events if e.kind == "post" or self._lookups[self.key(e.index, e.tick)] is not None]
-        records = self._with_clears(events)
+        """Process ``events`` (:class:`Events`, in order, ticks non-decreasing across calls)
+        with the driver loop, ``batch_size`` records per emu_start, clearing ring-buffer slots
+        at each new tick. Returns the number of synapse events (rows and post events) processed."""
+        events, records = self._encode(events)
+        records, ticks, cells = self._with_clears(events, records)
         for start in range(0, len(records), batch_size):
-            chunk = records[start:start + batch_size]
-            self._drive(b"".join(r for _, r in chunk), len(chunk), [e for e, _ in chunk], "driver")
+            stop = start + batch_size
+            self._drive(records[start:stop], ticks[start:stop], cells[start:stop], "driver")
         return len(events)
-
-    def run_single(self, events):
-        """Process ``events`` one emu_start per call (no driver, no ring-buffer slot clearing;
-        slower, for cross-checks of the driver)."""
-        m, loc = self.machine, self.located
-        wb = self.status + 4
-        for event in events:
-            if event.kind == "post":
-                m.call(loc.synapse_dynamics_process_post_synaptic_event, event.tick, event.index - self.lo_atom,
-                       name="synapse_dynamics_process_post_synaptic_event", tick=event.tick,
-                       budget=self.budget_per_event)
-                continue
-            row = self.lookup(event.index, event.tick)
-            m.write(self.row_buffer, m.read(row.address, row.n_bytes))
-            ok = m.call(loc.synapses_process_synaptic_row, event.tick, row.colour, row.colour_mask, self.row_buffer,
-                        wb, name="synapses_process_synaptic_row", tick=event.tick, budget=self.budget_per_event)
-            if not ok:
-                raise EmulationFault(self.record["binary"], "synapses_process_synaptic_row", event.tick, "failed",
-                                     f"returned false for pre cell {event.index}")
-            if m.read(wb, 1) != b"\0":
-                n_words = m.read_u32(self.row_buffer)
-                m.write(row.address + 4, m.read(self.row_buffer + 4, 4 * n_words))
 
     # -- read-back ----------------------------------------------------------------------------
     def row(self, pre_index, tick=0):
