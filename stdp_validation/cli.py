@@ -112,23 +112,10 @@ def main(argv=None):
 
 
 def backend_options(backends, spinnaker_cfg):
-    """Backend options from the command line: SpiNNaker's board cfg (``--spinnaker-cfg``, else a
-    machine named in the user's own sPyNNaker cfg). A cfg given without the spinnaker backend
-    is an error, not silently ignored."""
-    from .backends import DEFAULT_BACKENDS, unavailable_reason
+    """Backend options from the command line (the board cfg; see :func:`backends.board_options`)."""
+    from .backends import board_options
 
-    selected = backends or DEFAULT_BACKENDS
-    if "spinnaker" not in selected:
-        if spinnaker_cfg:
-            raise ParameterError(f"--spinnaker-cfg {spinnaker_cfg!r} is given but no SpiNNaker backend is selected "
-                                 f"(--backend {' --backend '.join(selected)}); add --backend spinnaker or drop it")
-        return None
-    if unavailable_reason("spinnaker"):
-        return None
-    from .backends.spinnaker import board_cfg_path
-
-    cfg = board_cfg_path(spinnaker_cfg)
-    return {"spinnaker": {"cfg_path": cfg}} if cfg else None
+    return board_options(backends, spinnaker_cfg)
 
 
 def validate_command(args, argv):
@@ -154,7 +141,9 @@ def nightly_command(args):
     from .run.nightly import run_nightly
 
     progress = (lambda line: None) if args.quiet else None
-    backends = args.backend or ("spinnaker",)
+    from .backends import BOARD_BACKEND
+
+    backends = args.backend or (BOARD_BACKEND,)
     night, comparison = run_nightly(args.archive, backends=backends,
                                     backend_options=backend_options(backends, args.spinnaker_cfg),
                                     protocols=args.protocol, slower_factor=args.slower_factor, progress=progress)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .errors import ParameterError, check_finite
-from .reference import check_spike_train
+from .trains import check_spike_train
 from .rules import (
     AdditiveWeightDependence,
     MultiplicativeWeightDependence,

@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from .run.options import BACKEND, SPINNAKER_CFG
+from .backends import with_board_cfg
 
 BACKEND_MARKERS = ("brian2", "nest", "spinnaker")
 
@@ -114,13 +115,9 @@ def _check_options(config):
 
 def spinnaker_cfg(config):
     """The board cfg for this session: --spinnaker-cfg, else a machine in the user's sPyNNaker cfg."""
-    from .backends import unavailable_reason
+    from .backends import board_cfg
 
-    if unavailable_reason("spinnaker"):
-        return config.getoption("--spinnaker-cfg")
-    from .backends.spinnaker import board_cfg_path
-
-    return board_cfg_path(config.getoption("--spinnaker-cfg"))
+    return board_cfg(config.getoption("--spinnaker-cfg"))
 
 
 def pytest_runtest_setup(item):
@@ -182,8 +179,7 @@ def stdp_run(request):
     session = request.config.stash[SESSION]
 
     def run(backend, protocol, rule=None, **backend_options):
-        if backend == "spinnaker":  # --spinnaker-cfg, the user's board cfg, else no board
-            backend_options.setdefault("cfg_path", spinnaker_cfg(request.config))
+        backend_options = with_board_cfg(backend, backend_options, request.config.getoption("--spinnaker-cfg"))
         key = (backend, _key(protocol), _key(rule), tuple(sorted(backend_options.items())))
         if key not in session.cache:
             result = run_protocol(backend, protocol, rule, **backend_options)

@@ -42,3 +42,42 @@ def unavailable_reason(name):
 def comparator_for(observation):
     """The comparison the backend that produced ``observation`` says applies to it."""
     return backend_class(observation.backend).comparator(observation)
+
+
+#: The backend the board options (``--spinnaker-cfg``, a machine in the user's own cfg) belong to.
+BOARD_BACKEND = "spinnaker"
+
+
+def board_cfg(cfg_option=None):
+    """The board cfg to use: ``cfg_option`` (``--spinnaker-cfg``), else a machine named in the
+    user's own sPyNNaker cfg, else ``None`` (no board). Without sPyNNaker installed the option
+    is returned as given."""
+    if unavailable_reason(BOARD_BACKEND):
+        return cfg_option
+    from .spinnaker import board_cfg_path
+
+    return board_cfg_path(cfg_option)
+
+
+def board_options(backends, cfg_option=None):
+    """Backend options for a run of ``backends`` (``None``: the defaults): the board cfg, if
+    any, for the board backend. A cfg given without that backend selected is an error, not
+    silently ignored."""
+    selected = backends or DEFAULT_BACKENDS
+    if BOARD_BACKEND not in selected:
+        if cfg_option:
+            raise ParameterError(f"--spinnaker-cfg {cfg_option!r} is given but no SpiNNaker backend is selected "
+                                 f"(--backend {' --backend '.join(selected)}); add --backend spinnaker or drop it")
+        return None
+    if unavailable_reason(BOARD_BACKEND):
+        return None
+    cfg = board_cfg(cfg_option)
+    return {BOARD_BACKEND: {"cfg_path": cfg}} if cfg else None
+
+
+def with_board_cfg(backend, options, cfg_option=None):
+    """``options`` for one ``backend``, with the session's board cfg added for the board backend."""
+    options = dict(options)
+    if backend == BOARD_BACKEND:
+        options.setdefault("cfg_path", board_cfg(cfg_option))
+    return options

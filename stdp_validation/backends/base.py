@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from ..conventions import CONVENTIONS, Conventions
 from ..errors import UnsupportedByBackend
 from ..protocols import Protocol
-from ..reference import check_supported
+from ..trains import check_supported
 from ..results.compare import Comparator, FloatComparator
 from ..results.observation import Observation, RunError
 from ..results.status import Execution

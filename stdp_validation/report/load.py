@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ParameterError
-from ..results.io import read_json, slugify
+from ..results.io import read_json, slugify, validate
 from ..results.observation import Observation, RunError
 from ..results.result import ProtocolResult
 from ..results.status import Execution, Status
@@ -111,7 +111,7 @@ def load_run(run_directory, benchmark_json=None) -> RunData:
     """Read ``run_directory/results.json``, the observations it names and a benchmark file.
 
     Raises :class:`ParameterError` when results.json is missing, not JSON, not version 2, or
-    holds a result that is not a valid :class:`ProtocolResult`.
+    does not match ``results.schema.json`` (the message names the field).
     """
     directory = Path(run_directory)
     source = directory / "results.json"
@@ -124,6 +124,7 @@ def load_run(run_directory, benchmark_json=None) -> RunData:
             f"results file {str(source)!r}: format_version must be {RESULTS_FORMAT_VERSION}; got {version!r} "
             "(re-run the validation, or re-validate its observations, to write a version-2 results.json)"
         )
+    validate(raw, "results", f"results file {str(source)!r}")  # names a missing, unknown or mistyped field
     entries = [Entry(index, _result(data, index, source)) for index, data in enumerate(_list(raw, "results", source))]
     cache = {}
     for entry in entries:

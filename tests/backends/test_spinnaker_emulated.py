@@ -8,7 +8,6 @@ by hand in the test; the negative controls show that the comparison can fail.
 
 import json
 import math
-import shutil
 import zlib
 from pathlib import Path
 
@@ -183,16 +182,16 @@ def test_a_model_without_clipping_fails_against_the_emulated_bounds(monkeypatch)
     # clips (w_min/w_max words at the S16.15 extremes) must disagree with the emulated binary.
     from dataclasses import replace
 
-    from stdp_validation import fixedpoint
+    from stdp_validation.fixedpoint import synapse as fixedpoint_synapse
 
     (observation,) = SpinnakerBackend().run([bounds_protocol()])
     assert evaluate(observation).status is Status.PASS
-    real = fixedpoint.encode_rule
+    real = fixedpoint_synapse.encode_rule
 
     def unclipped(*args, **kwargs):
         return replace(real(*args, **kwargs), w_min_bits=-(2**31), w_max_bits=2**31 - 1)
 
-    monkeypatch.setattr(fixedpoint, "encode_rule", unclipped)
+    monkeypatch.setattr(fixedpoint_synapse, "encode_rule", unclipped)  # what the predictions call
     failed = [v for v in evaluate(observation).verdicts if v.status is Status.FAIL]
     assert len(failed) >= 2, [v.case for v in failed]
 

@@ -377,3 +377,22 @@ def test_a_figure_that_cannot_be_drawn_is_reported_not_raised(tmp_path, monkeypa
     assert "figures/seed-nest-seed-pair-additive.png could not be drawn: RuntimeError: &lt;no traces&gt;" in seed
     assert "<img " not in seed and not list((directory / "figures").glob("seed-nest*"))
     assert len(list((directory / "figures").glob("*.png"))) == page.count("<img ")
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda r: r["results"][0].pop("verdicts"), "field results.0: missing required field(s) verdicts"),
+    (lambda r: r["results"][0].update(colour="red"), "field results.0: unknown field(s) colour"),
+    (lambda r: r["results"][0]["verdicts"][0].update(status="passed"), "field results.0.verdicts.0.status"),
+    (lambda r: r["results"][1].update(execution="hardware"), "field results.1.execution"),
+    (lambda r: r["errors"].append({"backend": "nest", "protocol": "window"}), "missing required field(s) error"),
+])
+def test_results_file_is_checked_against_its_schema_naming_the_field(tmp_path, change, message):
+    directory = build_run(tmp_path / "run")
+    from stdp_validation.results.io import validate
+
+    results = json.loads((directory / "results.json").read_text())
+    validate(results, "results", "results file")  # what a run writes is valid
+    change(results)
+    (directory / "results.json").write_text(json.dumps(results))
+    with pytest.raises(ParameterError, match=re.escape(message)):
+        load_run(directory)

@@ -10,7 +10,7 @@ import numpy as np
 from .... import fixedpoint
 from ....conventions import ceil_microsecond_ticks
 from ....errors import ParameterError, check_finite
-from ....reference import checked_inputs, per_synapse
+from ....trains import checked_inputs, per_synapse
 
 
 @dataclass(frozen=True)
