@@ -456,3 +456,18 @@ def test_a_board_named_in_the_users_own_cfg_is_used(tmp_path, monkeypatch):
     user.write_text("[Machine]\nmachine_name = spinn-4.example\nversion = 5\n")
     assert board_cfg_path() == str(user)
     assert board_cfg_path("explicit.cfg") == "explicit.cfg"
+
+
+def test_without_the_emulator_packages_spinnaker_runs_toolchain_only_and_says_why(monkeypatch):
+    from stdp_validation.backends.spinnaker import emulator
+    from stdp_validation.errors import ParameterError
+    from stdp_validation.results import Execution
+
+    reason = "unicorn not installed: the ARM emulator needs them (pip install 'stdp-validation[spinnaker]')"
+    monkeypatch.setattr(emulator, "unavailable_reason", lambda: reason)
+    backend = SpinnakerBackend()
+    assert backend.execution is Execution.TOOLCHAIN_ONLY and not backend.emulate
+    assert f"toolchain only ({reason})" in backend.execution_note()
+    assert "cases 'not run'" in backend.execution_note()
+    with pytest.raises(ParameterError, match="emulate=True: unicorn not installed"):
+        SpinnakerBackend(emulate=True)
