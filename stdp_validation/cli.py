@@ -49,7 +49,7 @@ def _positive_float(text):
 
 def build_parser():
     """The command's parser: one sub-parser per subcommand, shared options defined once."""
-    from .run.nightly import DEFAULT_SLOWER_FACTOR
+    from .run.nightly import DEFAULT_SLOWER_FACTOR, DEFAULT_SLOWER_SECONDS
 
     parser = argparse.ArgumentParser(
         prog="stdp-validate",
@@ -86,6 +86,13 @@ def build_parser():
     PROTOCOL.add_to(nightly)
     nightly.add_argument("--slower-factor", type=_positive_float, default=DEFAULT_SLOWER_FACTOR, metavar="X",
                          help=f"flag a timing phase slower than X times last night's (default {DEFAULT_SLOWER_FACTOR})")
+    nightly.add_argument("--slower-seconds", type=_positive_float, default=DEFAULT_SLOWER_SECONDS, metavar="S",
+                         help="... and by more than S seconds (default %(default)s s: short phases jitter)")
+    nightly.add_argument("--keep", type=_non_negative_int, metavar="N",
+                         help="keep only the newest N nights in the archive (default: all); the report plots their trends")
+    nightly.add_argument("--emulate", action="store_true",
+                         help="rehearse the job without a board: SpiNNaker's ARM code in the emulator (every output "
+                         "says REHEARSAL); without it and without a board the job refuses to run")
     nightly.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
@@ -138,15 +145,30 @@ def validate_command(args, argv):
 
 
 def nightly_command(args):
+    from .backends import BOARD_BACKEND, unavailable_reason
     from .run.nightly import run_nightly
 
     progress = (lambda line: None) if args.quiet else None
-    from .backends import BOARD_BACKEND
-
     backends = args.backend or (BOARD_BACKEND,)
-    night, comparison = run_nightly(args.archive, backends=backends,
-                                    backend_options=backend_options(backends, args.spinnaker_cfg),
-                                    protocols=args.protocol, slower_factor=args.slower_factor, progress=progress)
+    options = backend_options(backends, args.spinnaker_cfg) or {}
+    if BOARD_BACKEND in backends and unavailable_reason(BOARD_BACKEND):
+        raise ParameterError(f"nightly: the {BOARD_BACKEND} backend cannot run here: {unavailable_reason(BOARD_BACKEND)}")
+    if BOARD_BACKEND in backends and "cfg_path" not in options.get(BOARD_BACKEND, {}):
+        if not args.emulate:
+            raise ParameterError(
+                "nightly: no SpiNNaker board configured (--spinnaker-cfg PATH, or a machine named in your own "
+                "sPyNNaker cfg); a nightly job without a board would report green every night. To rehearse the "
+                "job on sPyNNaker's ARM code in the emulator instead, pass --emulate")
+        options[BOARD_BACKEND] = {"emulate": True}
+    elif args.emulate:
+        raise ParameterError("--emulate rehearses the job without a board; a board is configured "
+                             f"({args.spinnaker_cfg or 'from your own sPyNNaker cfg'}) or the spinnaker backend is not "
+                             "selected: drop --emulate")
+    night, comparison = run_nightly(args.archive, backends=backends, backend_options=options or None,
+                                    protocols=args.protocol, slower_factor=args.slower_factor,
+                                    slower_seconds=args.slower_seconds, keep=args.keep, progress=progress)
+    if comparison.get("rehearsal"):
+        print(comparison["rehearsal"])
     for line in comparison["changes"]:
         print(f"change: {line}")
     for line in comparison["regressions"]:

@@ -74,7 +74,7 @@ def test_slower_timings_and_new_failures_are_regressions(tmp_path):
 
     tamper(second, slower_and_failing)
     regressions = compare_nights(first, second, slower_factor=1.5)["regressions"]
-    assert any("run took 2.00 s, 2.0× last night's 1.00 s" in line for line in regressions)
+    assert any("run took 2 s, 2.0× last night's 1 s (limits 1.5× and +0.5 s)" in line for line in regressions)
     assert any("passed last night, fails tonight" in line for line in regressions)
 
 
@@ -89,4 +89,33 @@ def test_the_command_exits_non_zero_on_a_regression(tmp_path, capsys):
 def test_bad_nightly_input(tmp_path, capsys):
     assert main(["nightly", "--archive", str(tmp_path), "--backend", "nest", "--slower-factor", "0.5"]) == EXIT_BAD_INPUT
     assert "--slower-factor (slower_factor) must be > 1; got 0.5" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_short_phases_regress_only_beyond_both_the_factor_and_the_absolute_margin(tmp_path):
+    first, _ = night(tmp_path, "2026-11-24")
+    second, _ = night(tmp_path, "2026-11-25")
+    tamper(first, lambda d: d["results"][0]["timings"].update(run=0.010))
+    tamper(second, lambda d: d["results"][0]["timings"].update(run=0.050))  # 5×, but only +0.04 s
+    assert compare_nights(first, second, slower_factor=1.5, slower_seconds=0.1)["regressions"] == []
+    tamper(second, lambda d: d["results"][0]["timings"].update(run=0.300))  # 30× and +0.29 s
+    (line,) = compare_nights(first, second, slower_factor=1.5, slower_seconds=0.1)["regressions"]
+    assert "run took 0.3 s, 30.0× last night's 0.01 s (limits 1.5× and +0.1 s)" in line
+    tamper(second, lambda d: d["results"][0]["timings"].update(run=1.0))  # +0.99 s: the default margin too
+    assert len(compare_nights(first, second)["regressions"]) == 1
+
+
+def test_nightly_with_nest_is_not_presented_as_a_board_night(tmp_path):
+    _, comparison = night(tmp_path, "2026-11-24")
+    assert comparison["rehearsal"].startswith("REHEARSAL, not a board run: weights obtained as simulated")
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--keep", "1"], "--keep (keep) must be an integer >= 2"),
+    (["--slower-seconds", "-1"], "--slower-seconds (slower_seconds) must be >= 0 s; got -1.0"),
+    (["--emulate"], "--emulate rehearses the job without a board"),
+])
+def test_bad_nightly_options_are_refused_before_anything_runs(tmp_path, capsys, option, message):
+    assert main(["nightly", "--archive", str(tmp_path), "--backend", "nest", *option]) == EXIT_BAD_INPUT
+    assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []

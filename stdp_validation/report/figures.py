@@ -71,6 +71,8 @@ def draw(spec):
         return cross_backend_figure(panels)
     if spec.kind == "timings":
         return timings_figure(panels[0])
+    if spec.kind == "trends":
+        return trends_figure(panels[0])
     raise ValueError(f"unknown figure kind {spec.kind!r}")
 
 
@@ -334,4 +336,30 @@ def timings_figure(panel):
     ax.tick_params(labelsize=7)
     if panel.phases:
         ax.legend(fontsize=7, loc="lower right", ncols=min(len(panel.phases), 5))
+    return figure
+
+
+def trends_figure(panel):
+    """Three panels against the night: worst error/tolerance and seconds per backend label, counters."""
+    figure = new_figure(12.0, 3.4)
+    axes = figure.subplots(1, 3)
+    x = np.arange(len(panel.nights))
+    for ax, series, title, log in ((axes[0], panel.worst, "worst error / tolerance", True),
+                                   (axes[1], panel.seconds, "seconds (all phases)", False),
+                                   (axes[2], panel.counters, "sPyNNaker counters (summed)", False)):
+        for k, (name, values) in enumerate(series):
+            y = np.array([np.nan if v is None else float(v) for v in values])
+            if log:
+                y = np.where(y > 0, y, np.nan)
+            ax.plot(x, y, marker="o", ms=3, color=PALETTE[k % len(PALETTE)], label=plain(short(name, 30)))
+        if log and any(v for _, values in series for v in values if v):
+            ax.set_yscale("log")
+        ax.set_title(title, fontsize=SMALL)
+        ax.set_xticks(x)
+        ax.set_xticklabels([plain(n) for n in panel.nights], rotation=45, ha="right", fontsize=6)
+        ax.tick_params(labelsize=7)
+        if series:
+            ax.legend(fontsize=6)
+        else:
+            ax.text(0.5, 0.5, "none recorded", transform=ax.transAxes, ha="center", fontsize=SMALL)
     return figure

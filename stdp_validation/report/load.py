@@ -97,6 +97,8 @@ class RunData:
     known_defects: list  # {"id", "backend", "title", "evidence", "reproducer"}
     benchmark: Benchmark | None = None
     slugs: dict = field(default_factory=dict)  # protocol name → unique id fragment
+    trends: list | None = None  # the nightly job's trends.json: one record per night kept
+    trends_problem: str = ""
 
     @property
     def results(self):
@@ -152,7 +154,22 @@ def load_run(run_directory, benchmark_json=None) -> RunData:
     )
     run.status, run.headline = _status(raw, run)
     run.benchmark = load_benchmark(directory, benchmark_json)
+    run.trends, run.trends_problem = load_trends(directory)
     return run
+
+
+def load_trends(directory):
+    """(nights, problem): the nightly job's ``trends.json`` of a night folder, if there is one."""
+    path = Path(directory) / "trends.json"
+    if not path.exists():
+        return None, ""
+    try:
+        data = read_json(path, "trends")
+        if not isinstance(data, list) or not all(isinstance(n, dict) and "night" in n for n in data):
+            raise ValueError("not a list of nights")
+    except (ParameterError, ValueError) as error:
+        return None, f"{path.name}: {error}"
+    return data, ""
 
 
 def _list(raw, key, source):

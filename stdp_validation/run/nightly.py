@@ -6,11 +6,17 @@ compares it with the latest earlier night in the archive (nights ordered by date
 * weights must be bit-identical case by case when the software versions are the same (a
   different version is reported, and its weight changes are listed but not failures);
 * a case whose verdict went from pass to fail, or a result that stopped running, is a regression;
-* a timing phase slower by more than ``slower_factor`` is a regression (phases under
-  ``min_seconds`` are ignored: they are noise).
+* a timing phase is a regression when it is both more than ``slower_factor`` times and more
+  than ``slower_seconds`` slower than last night: the ratio catches a slow-down of a long
+  phase, the absolute margin keeps the jitter of millisecond phases (a NEST run, an emulated
+  core) from being flagged while a real slow-down of them still is.
 
 The comparison is written to ``regressions.json`` in the night's folder; the exit status is 1
-when anything regressed.
+when anything regressed. A night none of whose results came from a board is a *rehearsal*
+(``rehearsal`` in regressions.json says how the weights were obtained instead). ``keep``
+limits the archive to the newest N nights; ``trends.json`` in each night holds, per night
+kept, the worst error over tolerance, sPyNNaker's counters and the timing phases, which the
+night's report plots.
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from ..errors import ParameterError
 from ..results.io import read_json, write_json_atomic
 
 DEFAULT_SLOWER_FACTOR = 1.5
-DEFAULT_MIN_SECONDS = 1.0
+#: A phase must also be this much slower (s) to count: on a busy 2-core host a 0.3 s toolchain
+#: phase was measured to vary by ±0.25 s between identical nights.
+DEFAULT_SLOWER_SECONDS = 0.5
 _NIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-(\d+))?$")
 
 
@@ -59,7 +67,8 @@ def _key(result):
     return (result.get("backend_label") or result["backend"], result["protocol"], result["rule"])
 
 
-def compare_nights(previous_dir, current_dir, slower_factor=DEFAULT_SLOWER_FACTOR, min_seconds=DEFAULT_MIN_SECONDS):
+def compare_nights(previous_dir, current_dir, slower_factor=DEFAULT_SLOWER_FACTOR,
+                   slower_seconds=DEFAULT_SLOWER_SECONDS):
     """Regressions of ``current_dir`` against ``previous_dir`` (two run folders).
 
     Returns a dict: ``regressions`` (text lines; empty when none), ``changes`` (informational
@@ -96,9 +105,9 @@ def compare_nights(previous_dir, current_dir, slower_factor=DEFAULT_SLOWER_FACTO
                     line + (" with the same software versions (must be bit-identical)" if same_software else ""))
         for phase, seconds in (new.get("timings") or {}).items():
             before = (old.get("timings") or {}).get(phase)
-            if before and seconds >= min_seconds and seconds > slower_factor * before:
-                regressions.append(f"{name}: {phase} took {seconds:.2f} s, {seconds / before:.1f}× last night's "
-                                   f"{before:.2f} s (limit {slower_factor:g}×)")
+            if before and seconds > slower_factor * before and seconds - before > slower_seconds:
+                regressions.append(f"{name}: {phase} took {seconds:.3g} s, {seconds / before:.1f}× last night's "
+                                   f"{before:.3g} s (limits {slower_factor:g}× and +{slower_seconds:g} s)")
     for error in current.get("errors", []):
         regressions.append(f"{error['backend']}/{error['protocol']}: run error {error['error']}")
     return {
@@ -107,30 +116,100 @@ def compare_nights(previous_dir, current_dir, slower_factor=DEFAULT_SLOWER_FACTO
         "same_software": same_software,
         "versions": {"previous": old_versions, "current": new_versions},
         "slower_factor": slower_factor,
+        "slower_seconds": slower_seconds,
         "regressions": regressions,
         "changes": changes,
     }
 
 
+def rehearsal(results):
+    """``None`` when some result of a night's results.json came from a board, else how the
+    night's weights were obtained (the night rehearses the job; it does not test a board)."""
+    kinds = sorted({r.get("execution", "") for r in results.get("results", [])})
+    if "board" in kinds:
+        return None
+    notes = [n.get("note", "") for n in (results.get("backend_notes") or {}).values()]
+    return ("REHEARSAL, not a board run: weights obtained as " + (", ".join(kinds) or "nothing")
+            + (f" ({'; '.join(notes)})" if notes else ""))
+
+
+def nights(archive):
+    """The night folders of ``archive`` with a results.json, oldest first."""
+    found = [p for p in Path(archive).iterdir()
+             if p.is_dir() and night_order(p) is not None and (p / "results.json").exists()]
+    return sorted(found, key=night_order)
+
+
+def prune(archive, keep):
+    """Delete all but the newest ``keep`` nights of ``archive``; returns the deleted folders."""
+    import shutil
+
+    old = nights(archive)[:-keep] if keep else []
+    for folder in old:
+        shutil.rmtree(folder)
+    return old
+
+
+def trends(archive):
+    """Per night kept (oldest first): its name, the worst error/tolerance per result, the
+    summed sPyNNaker counters per result (emulated or board) and the timing phases per result."""
+    series = []
+    for folder in nights(archive):
+        data = read_json(folder / "results.json", "a night's results")
+        night = {"night": folder.name, "worst_error_over_tolerance": {}, "counters": {}, "timings": {}}
+        for result in data.get("results", []):
+            name = "/".join(_key(result))
+            ratio = (result.get("summary") or {}).get("worst_error_over_tolerance")
+            night["worst_error_over_tolerance"][name] = ratio if isinstance(ratio, (int, float)) else None
+            night["timings"][name] = {k: v for k, v in (result.get("timings") or {}).items()
+                                      if isinstance(v, (int, float))}
+            observation = folder / (result.get("observation_file") or "")
+            if result.get("observation_file") and observation.is_file():
+                provenance = (read_json(observation, "observation").get("provenance") or {})
+                counters = {}
+                for core in provenance.get("cores", []):
+                    for counter, value in (core.get("counters") or {}).items():
+                        counters[counter] = counters.get(counter, 0) + value
+                if counters:
+                    night["counters"][name] = counters
+        series.append(night)
+    return series
+
+
 def run_nightly(archive, *, backends=("spinnaker",), backend_options=None, protocols=None,
-                slower_factor=DEFAULT_SLOWER_FACTOR, date=None, progress=None):
-    """Run the suite into ``archive/<date>[-N]/``, compare with the previous night; return (folder, comparison)."""
+                slower_factor=DEFAULT_SLOWER_FACTOR, slower_seconds=DEFAULT_SLOWER_SECONDS, keep=None,
+                date=None, progress=None):
+    """Run the suite into ``archive/<date>[-N]/``, compare with the previous night; return (folder, comparison).
+
+    ``keep``: keep only the newest ``keep`` nights (``None``: all). Writes ``regressions.json``
+    and ``trends.json`` into the night and its report (with the trend plots).
+    """
     from ..report import write_report
     from .orchestration import run_validation
 
     if not slower_factor > 1.0:
         raise ParameterError(f"--slower-factor (slower_factor) must be > 1; got {slower_factor!r}")
+    if not slower_seconds >= 0.0:
+        raise ParameterError(f"--slower-seconds (slower_seconds) must be >= 0 s; got {slower_seconds!r}")
+    if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 2):
+        raise ParameterError(f"--keep (keep) must be an integer >= 2 (tonight and the night it is compared with); "
+                             f"got {keep!r}")
     run = run_validation(backends, protocols, out_dir=archive, command="stdp-validate nightly", progress=progress,
                          backend_options=backend_options, folder_name=date or _dt.date.today().isoformat(),
                          out_option="--archive")
     night = run.directory
-    write_report(night)
     earlier = previous_night(archive, night)
     if earlier is None:
         comparison = {"previous": None, "current": str(night), "regressions": [], "changes": ["first night"]}
     else:
-        comparison = compare_nights(earlier, night, slower_factor)
+        comparison = compare_nights(earlier, night, slower_factor, slower_seconds)
     if any(result.failed for result in run.results):
         comparison["regressions"].append("tonight has failing cases (see index.html)")
+    comparison["rehearsal"] = rehearsal(read_json(night / "results.json", "tonight's results"))
     write_json_atomic(night / "regressions.json", comparison)
+    if keep is not None:
+        comparison["pruned"] = [str(p) for p in prune(archive, keep)]
+        write_json_atomic(night / "regressions.json", comparison)
+    write_json_atomic(night / "trends.json", trends(archive))
+    write_report(night)
     return night, comparison

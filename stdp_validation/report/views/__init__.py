@@ -33,7 +33,7 @@ from .common import (
 )
 from .cross import CrossView, conventions_table, cross_view
 from .protocols import ProtocolView, case_rows, protocol_view, seed_view
-from .sections import benchmark_view, check_tables, defect_rows, execution_sections, timings_view
+from .sections import benchmark_view, check_tables, defect_rows, execution_sections, timings_view, trends_view
 from .summary import VERSION_COLUMNS, Banner, banner, duration, environment_rows, executions, summary_rows, timesteps
 
 
@@ -68,6 +68,7 @@ class Page:
     defect_hits: int
     timings: object
     benchmark: object
+    trends: object
     checks: tuple
     executions: tuple
     sections: tuple
@@ -82,6 +83,7 @@ def build_page(run) -> Page:
     cross = cross_view(run, names)
     defects, hits = defect_rows(run)
     timings = timings_view(run, names)
+    trends = trends_view(run, names)
     checks = tuple(check_tables(run))
     kinds = tuple(execution_sections(run))
     sections = [Section("summary", "Summary")]
@@ -97,7 +99,7 @@ def build_page(run) -> Page:
         errors=tuple(run.errors), skipped=tuple(run.skipped.items()), unsupported=tuple(run.unsupported),
         environment=tuple(environment_rows(run)), version_columns=tuple(VERSION_COLUMNS),
         timesteps=tuple(timesteps(run)), protocols=protocols, seed=seed,
-        cross=cross, defects=tuple(defects), defect_hits=hits, timings=timings, benchmark=benchmark_view(run),
+        cross=cross, defects=tuple(defects), defect_hits=hits, timings=timings, benchmark=benchmark_view(run), trends=trends,
         checks=checks, executions=kinds, sections=tuple(sections), figures=tuple(names.specs),
     )
 

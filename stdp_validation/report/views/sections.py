@@ -114,6 +114,54 @@ def timings_view(run, names):
 
 
 @dataclass(frozen=True)
+class TrendsPanel:
+    """Per night (x): the worst error/tolerance and total seconds per backend label, and each
+    sPyNNaker counter summed over the night's results."""
+
+    nights: tuple
+    worst: tuple  # (label, values per night; None where the label has no compared case)
+    seconds: tuple  # (label, values per night)
+    counters: tuple  # (counter, values per night)
+
+
+@dataclass(frozen=True)
+class TrendsView:
+    problem: str
+    panel: TrendsPanel | None
+    figure: object
+
+
+def _label(result_name):
+    return result_name.split("/")[0]
+
+
+def trends_view(run, names):
+    """The nightly trends over the kept nights, or ``None`` outside the nightly archive."""
+    if run.trends is None:
+        return TrendsView(run.trends_problem, None, None) if run.trends_problem else None
+    nights = tuple(n["night"] for n in run.trends)
+    labels = sorted({_label(k) for n in run.trends for k in (n.get("worst_error_over_tolerance") or {})})
+    counters = sorted({c for n in run.trends for values in (n.get("counters") or {}).values() for c in values})
+    worst, seconds, counts = [], [], []
+    for label in labels:
+        w, t = [], []
+        for night in run.trends:
+            ratios = [v for k, v in (night.get("worst_error_over_tolerance") or {}).items()
+                      if _label(k) == label and _number(v)]
+            w.append(max(ratios) if ratios else None)
+            t.append(sum(float(x) for k, phases in (night.get("timings") or {}).items() if _label(k) == label
+                         for x in phases.values() if _number(x)))
+        worst.append((label, tuple(w)))
+        seconds.append((label, tuple(t)))
+    for counter in counters:
+        counts.append((counter, tuple(sum(c.get(counter, 0) for c in (n.get("counters") or {}).values())
+                                      for n in run.trends)))
+    panel = TrendsPanel(nights, tuple(worst), tuple(seconds), tuple(counts))
+    figure = names.add("trends", "trends", [panel], "worst error over tolerance, seconds and counters per night")
+    return TrendsView("", panel, figure)
+
+
+@dataclass(frozen=True)
 class BenchmarkRow:
     name: str
     mean: float | None
