@@ -74,3 +74,63 @@ def test_a_board_file_without_its_network_encoding_is_rejected(tmp_path, capsys)
     observation.save(path)
     assert main(["revalidate", str(path)]) == EXIT_BAD_INPUT
     assert "needs its encoding" in capsys.readouterr().err
+
+
+# -- sPyNNaker's provenance after a board run ------------------------------------------------------
+
+PROVENANCE_SCHEMA = """
+CREATE TABLE core(core_id INTEGER PRIMARY KEY AUTOINCREMENT, x INTEGER, y INTEGER, processor INTEGER,
+                  core_name STRING);
+CREATE TABLE core_provenance(cp_id INTEGER PRIMARY KEY AUTOINCREMENT, core_id INTEGER NOT NULL,
+                             description STRING NOT NULL, the_value INTEGER NOT NULL);
+CREATE VIEW core_provenance_view AS
+    SELECT core_name, x, y, processor as p, description, the_value FROM core_provenance NATURAL JOIN core;
+"""
+
+
+def provenance_database(path, rows):
+    """A data database with spinn_front_end_common 1!7.4.1's core-provenance tables (utilities/db.sql)."""
+    import sqlite3
+
+    connection = sqlite3.connect(path)
+    connection.executescript(PROVENANCE_SCHEMA)
+    for (x, y, p), items in rows.items():
+        core_id = connection.execute("INSERT INTO core(x, y, processor, core_name) VALUES (?, ?, ?, ?)",
+                                     (x, y, p, f"post:{p}")).lastrowid
+        connection.executemany("INSERT INTO core_provenance(core_id, description, the_value) VALUES (?, ?, ?)",
+                               [(core_id, d, v) for d, v in items.items()])
+    connection.commit()
+    connection.close()
+    return path
+
+
+def test_board_counters_are_read_per_core_and_late_or_dropped_spikes_invalidate_its_cases(tmp_path):
+    from stdp_validation.backends.spinnaker.provenance import provenance_record, read_core_counters
+
+    database = provenance_database(tmp_path / "data.sqlite3", {
+        (0, 0, 1): {"Total_pre_synaptic_events": 12, "Times_plastic_synaptic_weights_have_saturated": 1,
+                    "Late spikes": 0, "Skipped synapses": 0, "Max late spike": 0, "Energy used": 99},
+        (0, 0, 2): {"Total_pre_synaptic_events": 7, "Late spikes": 3, "Number_of_late_spikes": 2,
+                    "Times_the_input_buffer_lost_packets": 5, "Max late spike": 4},
+        (1, 0, 3): {"Late spikes": 8},  # another population's core: not asked for
+    })
+    first, second = read_core_counters(database, [(0, 0, 1), (0, 0, 2)])
+    assert first == {"pre_synaptic_events": 12, "plastic_saturation_count": 1, "late_spikes": 0,
+                     "skipped_synapses": 0, "max_late_spike": 0}
+    assert second == {"pre_synaptic_events": 7, "late_spikes": 3, "dropped_packets": 5, "max_late_spike": 4}
+    record = provenance_record([{"placement": [0, 0, 1], "post_slice": [0, 2], "counters": first},
+                                {"placement": [0, 0, 2], "post_slice": [2, 2], "counters": second}], n_cases=3)
+    assert record["counters"] == {"pre_synaptic_events": 19, "plastic_saturation_count": 1, "late_spikes": 3,
+                                  "skipped_synapses": 0, "max_late_spike": 4, "dropped_packets": 5}
+    assert list(record["invalid_cases"]) == ["2"]  # the second core holds post neurons 2 and 3; 3 cases
+    assert record["invalid_cases"]["2"].startswith("late_spikes = 3: spikes arrived after their tick")
+    assert "dropped_packets = 5" in record["invalid_cases"]["2"]
+
+
+def test_a_board_case_invalidated_by_its_counters_fails_with_the_reason():
+    from dataclasses import replace
+
+    observation = replace(board_observation(), provenance={"invalid_cases": {"0": "late_spikes = 3: dropped"}})
+    (verdict,) = evaluate(observation).verdicts
+    assert verdict.stored_observed == verdict.stored_expected  # the weight itself agrees ...
+    assert verdict.status == Status.FAIL and "late_spikes = 3" in verdict.reason  # ... but cannot be trusted

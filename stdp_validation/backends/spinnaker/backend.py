@@ -278,6 +278,8 @@ class SpinnakerBackend(PyNNBackend):
                 readout.extras.update(checks=checks, encoding=encoding, notes=check_summary(checks))
                 item.timings["checks"] = time.perf_counter() - started
                 continue
+            if self.board is not None:
+                notes += self._board_provenance(network, item, readout)
             if self.emulate:
                 notes.append(f"not emulated: {DYNAMICS_NOT_EMULATED}")
                 readout.extras["execution"] = Execution.TOOLCHAIN_ONLY
@@ -291,6 +293,20 @@ class SpinnakerBackend(PyNNBackend):
                          "synapse expander (round-half-up of initial weights), late or dropped spikes."]
             readout.extras.update(checks=checks, encoding=encoding, notes=notes + check_summary(checks))
             item.timings["checks"] = time.perf_counter() - started
+
+    @staticmethod
+    def _board_provenance(network, item, readout):
+        """sPyNNaker's counters of the post cores after a board run, into the observation."""
+        from .provenance import read_board_provenance
+
+        try:
+            provenance = read_board_provenance(network["post"], len(item.protocol.cases))
+        except Exception as error:  # noqa: BLE001 - a missing counter table must not lose the weights
+            readout.extras["provenance"] = {"problem": f"{type(error).__name__}: {error}"}
+            return [f"sPyNNaker's provenance could not be read ({type(error).__name__}: {error}): late or dropped "
+                    "spikes on the board are not known for this protocol"]
+        readout.extras["provenance"] = provenance
+        return [f"sPyNNaker's counters on the board: {provenance['counters']}"]
 
     def finish(self, group, readouts, session):
         for item, readout in zip(group, readouts):

@@ -19,11 +19,9 @@ from pathlib import Path
 
 from .aplx import parse_aplx
 from .locate import LOCATOR_VERSION, Located, LocateError, locate_cached
+from ..provenance import invalid_reasons
 
 #: Counters that invalidate every case on a core when non-zero, with the reason.
-INVALIDATING_COUNTERS = {
-    "late_spikes": "spikes arrived after their tick and were dropped: STDP events were lost",
-}
 
 
 @lru_cache(maxsize=None)
@@ -95,8 +93,7 @@ def emulate_population(population, pre_ticks, post_ticks, synapses, *, binary_ov
         local_post = [ticks if low <= i < low + count else [] for i, ticks in enumerate(post_ticks)]
         result.events += emulator.run(emulator.schedule(pre_ticks, local_post))
         counters = emulator.counters()
-        reasons = [f"{name} = {counters[name]}: {why}" for name, why in INVALIDATING_COUNTERS.items()
-                   if counters.get(name)]
+        reasons = invalid_reasons(counters)
         for index, (pre, post) in enumerate(synapses):
             if low <= post < low + count:
                 stored[index] = emulator.stored_weight(pre, post)
