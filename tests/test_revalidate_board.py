@@ -134,3 +134,19 @@ def test_a_board_case_invalidated_by_its_counters_fails_with_the_reason():
     (verdict,) = evaluate(observation).verdicts
     assert verdict.stored_observed == verdict.stored_expected  # the weight itself agrees ...
     assert verdict.status == Status.FAIL and "late_spikes = 3" in verdict.reason  # ... but cannot be trusted
+
+
+@pytest.mark.parametrize("board, emulated, status, attribution", [
+    (STORED, STORED, Status.PASS, "board, emulated ARM code and fixed-point model agree"),
+    (STORED + 1, STORED, Status.FAIL, "the difference comes from the chip and its glue"),
+    (STORED + 1, STORED + 1, Status.FAIL, "the code and the model disagree; the chip is not the cause"),
+    (STORED, STORED - 2, Status.PASS, "the emulation's assumptions"),
+    (STORED + 1, STORED - 1, Status.FAIL, "all differ"),
+])
+def test_the_emulation_beside_a_board_attributes_each_difference(board, emulated, status, attribution):
+    from dataclasses import replace
+
+    observation = replace(board_observation(board), provenance={"emulated_beside": {"stored": [emulated]}})
+    (verdict,) = evaluate(observation).verdicts
+    assert verdict.status == status  # the verdict is still board vs model
+    assert verdict.stored_emulated == emulated and attribution in verdict.reason

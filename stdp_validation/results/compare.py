@@ -173,6 +173,10 @@ class StoredIntegerComparator(Comparator):
         Why the tolerance is 0 for this kind of execution (board or emulated ARM code).
     invalid
         Case index → reason: cases the backend's own counters invalidate (they fail with it).
+    emulated
+        Stored integers the same code computed in an emulator on the board's recorded spikes
+        (one per case), or ``None``: each verdict then says whether a difference comes from
+        the chip and its glue or from the code and the model (:func:`attribute`).
 
     Each verdict also carries the float model with the backend's event semantics and the
     one-sided bound within which a fixed-point result may differ from it
@@ -183,11 +187,12 @@ class StoredIntegerComparator(Comparator):
 
     kind = "stored integers"
 
-    def __init__(self, ring_buffer_shift, conductance_based, reason, invalid=None):
+    def __init__(self, ring_buffer_shift, conductance_based, reason, invalid=None, emulated=None):
         self.ring_buffer_shift = int(ring_buffer_shift)
         self.conductance_based = bool(conductance_based)
         self.reason = reason
         self.invalid = dict(invalid or {})
+        self.emulated = None if emulated is None else [int(v) for v in emulated]
 
     def description(self, observation):
         from ..fixedpoint import weight_lsb
@@ -234,6 +239,10 @@ class StoredIntegerComparator(Comparator):
             elif not within:
                 why = why or (f"outside the float-model bound [{low:.6g}, {high:.6g}] "
                               f"(float model {float(float_expected[index]):.6g})")
+            emulated = None if self.emulated is None else self.emulated[index]
+            if emulated is not None:
+                why = "; ".join(x for x in (why, attribute(int(stored_observed[index]), emulated,
+                                                          int(stored_expected[index]))) if x)
             defects = per_case[index]
             if index in self.invalid:
                 status = Status.FAIL
@@ -246,8 +255,27 @@ class StoredIntegerComparator(Comparator):
                 stored_expected=int(stored_expected[index]), stored_observed=int(stored_observed[index]), lsb=lsb,
                 float_model={"expected": float(float_expected[index]), "lower": low, "upper": high,
                              "within": within},
+                stored_emulated=emulated,
             ))
         return verdicts
+
+
+def attribute(board, emulated, model):
+    """Where a difference between a board's stored integer, the same code's in an emulator (on
+    the board's recorded spikes) and the fixed-point model's comes from, in one sentence."""
+    if board == emulated == model:
+        return "board, emulated ARM code and fixed-point model agree"
+    if board == emulated:
+        return (f"board = emulated ARM code ({board}) ≠ model ({model}): the code and the model disagree; "
+                "the chip is not the cause")
+    if emulated == model:
+        return (f"board ({board}) ≠ emulated ARM code = model ({model}): the difference comes from the chip and its "
+                "glue (spike timing and order on the machine, packets, DMA, the expander), not from the code")
+    if board == model:
+        return (f"board = model ({model}) ≠ emulated ARM code ({emulated}): the emulation's assumptions (event order "
+                "within a tick, supplied spike ticks) differ from what the board did")
+    return (f"board ({board}), emulated ARM code ({emulated}) and model ({model}) all differ: resolve emulated vs "
+            "model first, then board vs emulated")
 
 
 def evaluate(observation, observation_file=None):

@@ -22,7 +22,8 @@ class Verdict:
     ``lag`` (ms) is the synapse lag of a single-pair case; ``post_timing_error`` (ms) the
     largest |recorded − intended| postsynaptic spike time. Fixed-point comparisons add the
     stored integers (``stored_expected``, ``stored_observed``, ``lsb``) and the float model
-    with its one-sided bound (``float_model``: expected, lower, upper, within).
+    with its one-sided bound (``float_model``: expected, lower, upper, within); a board
+    result with the emulation run beside it adds ``stored_emulated``.
     """
 
     case: str
@@ -45,6 +46,7 @@ class Verdict:
     stored_observed: int | None = None
     lsb: float | None = None
     float_model: dict | None = None
+    stored_emulated: int | None = None
 
     def __post_init__(self):
         self.status = Status(self.status)

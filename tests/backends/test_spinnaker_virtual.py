@@ -471,3 +471,24 @@ def test_without_the_emulator_packages_spinnaker_runs_toolchain_only_and_says_wh
     assert "cases 'not run'" in backend.execution_note()
     with pytest.raises(ParameterError, match="emulate=True: unicorn not installed"):
         SpinnakerBackend(emulate=True)
+
+
+def test_on_a_board_the_emulation_runs_beside_it_unless_disabled(tmp_path):
+    from stdp_validation.backends.spinnaker.emulator import unavailable_reason
+    from stdp_validation.results import Execution
+
+    cfg = tmp_path / "board.cfg"
+    cfg.write_text("[Machine]\nmachine_name = 192.168.240.253\nversion = 5\n")
+    backend = SpinnakerBackend(cfg)
+    assert backend.execution is Execution.BOARD and not backend.emulate
+    assert backend.beside is (unavailable_reason() is None)
+    off = SpinnakerBackend(cfg, emulate=False)
+    assert not off.beside and off.options == {"emulate": False} and off.label == "spinnaker[emulate=False]"
+
+
+def test_recorded_spike_times_go_back_to_the_ticks_the_board_processed():
+    from stdp_validation.backends.spinnaker.emulation import recorded_ticks
+
+    # sPyNNaker reports a spike of tick t at t·dt (dt in whole µs: 0.1 ms → 100 µs).
+    assert recorded_ticks([[1.0, 2.5], []], 0.5) == [[2, 5], []]
+    assert recorded_ticks([[10.0, 10.1, 10.2]], 0.1) == [[100, 101, 102]]

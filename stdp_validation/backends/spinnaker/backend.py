@@ -52,7 +52,7 @@ from ...results.status import Execution
 from ..pynn import PyNNBackend
 from .checks import check_summary, most_simultaneous_spikes, toolchain_checks
 from .config import validate_board_cfg
-from .emulation import DYNAMICS_NOT_EMULATED, EMULATED_REASON, NOT_EXERCISED, emulable, emulate_item
+from .emulation import DYNAMICS_NOT_EMULATED, EMULATED_REASON, NOT_EXERCISED, emulable, emulate_beside, emulate_item
 from .workspace import isolated_workspace, keep_requested
 
 RECEPTORS = ("inhibitory", "excitatory")
@@ -87,7 +87,12 @@ class SpinnakerBackend(PyNNBackend):
         Synapse type of the plastic synapse in "source" protocols (see the module docstring).
     emulate
         Without a board: run the binaries in the ARM emulator (``True``), map only (``False``),
-        or emulate when the emulator's packages are installed (``None``, the default).
+        or emulate when the emulator's packages are installed (``None``, the default). On a
+        board: also run the same binaries in the emulator on the board's recorded spikes
+        (``True``; ``None``: when installed), so that each case says whether a difference
+        comes from the chip or from the code (the plastic projection then uses
+        ``FromListConnector``, whose rows the host writes, so the emulator starts from the
+        bytes the board received).
     binary_overrides
         ``{binary file name: path}``: emulate these files instead of the toolchain's binaries
         of that name (e.g. a patched copy, to check that the comparison can fail).
@@ -114,9 +119,10 @@ class SpinnakerBackend(PyNNBackend):
         missing = unavailable_reason()
         if emulate and missing:
             raise ParameterError(f"emulate=True: {missing}")
-        if emulate and self.board is not None:
-            raise ParameterError("emulate=True needs no board: drop cfg_path (--spinnaker-cfg) to emulate")
-        self.emulate = self.board is None and (not missing if emulate is None else emulate)
+        wanted = not missing if emulate is None else emulate
+        self.emulate = self.board is None and wanted
+        #: On a board: run the emulation beside it, on the board's recorded spikes.
+        self.beside = self.board is not None and wanted
         self.emulator_missing = missing
         self.binary_overrides = {str(k): str(v) for k, v in (binary_overrides or {}).items()}
         self.keep_files = keep_requested() if keep_files is None else bool(keep_files)
@@ -131,7 +137,7 @@ class SpinnakerBackend(PyNNBackend):
 
     @property
     def options(self):
-        options = {"emulate": False} if self.board is None and not self.emulate else {}
+        options = {"emulate": False} if not (self.emulate or self.beside) else {}
         if self.binary_overrides:
             options["binary_overrides"] = dict(self.binary_overrides)
         return options
@@ -163,7 +169,8 @@ class SpinnakerBackend(PyNNBackend):
         shift, conductance = network_scale(observation)
         invalid = {int(i): why for i, why in (observation.provenance.get("invalid_cases") or {}).items()}
         reason = EMULATED_REASON if observation.execution is Execution.EMULATED else BOARD_REASON
-        return StoredIntegerComparator(shift, conductance, reason, invalid)
+        beside = observation.provenance.get("emulated_beside") or {}
+        return StoredIntegerComparator(shift, conductance, reason, invalid, emulated=beside.get("stored"))
 
     @classmethod
     def upgrade_version_1(cls, data):
@@ -225,7 +232,7 @@ class SpinnakerBackend(PyNNBackend):
     def connect_plastic(self, sim, pre, post, protocol, initial_weights, receptor):
         rule, delay = protocol.rule, protocol.delay
         backprop = protocol.backprop_delay
-        if len(set(initial_weights)) == 1:
+        if len(set(initial_weights)) == 1 and not self.beside:
             synapse = self.plastic_synapse(sim, rule, delay, initial_weights[0], backprop)
             connector = sim.OneToOneConnector()
         else:
@@ -280,6 +287,10 @@ class SpinnakerBackend(PyNNBackend):
                 continue
             if self.board is not None:
                 notes += self._board_provenance(network, item, readout)
+                if self.beside and emulable(item.protocol):
+                    from .emulator.images import extract_population
+
+                    readout.pending["images"] = extract_population(network["post"], network["receptor"])
             if self.emulate:
                 notes.append(f"not emulated: {DYNAMICS_NOT_EMULATED}")
                 readout.extras["execution"] = Execution.TOOLCHAIN_ONLY
@@ -316,9 +327,17 @@ class SpinnakerBackend(PyNNBackend):
                 from .emulator.synapse_core import LayoutError
 
                 try:
-                    emulate_item(item, readout, self.binary_overrides)
+                    if self.board is None:
+                        emulate_item(item, readout, self.binary_overrides)
+                    else:
+                        emulate_beside(item, readout, self.binary_overrides)
                 except (EmulationFault, LayoutError, LocateError, RuntimeError, ValueError) as error:
-                    readout.error = error  # this protocol fails; the others keep their results
+                    if self.board is None:
+                        readout.error = error  # this protocol fails; the others keep their results
+                    else:  # the board's own result stands; only the attribution is missing
+                        readout.extras.setdefault("notes", []).append(
+                            f"the emulation beside the board failed ({type(error).__name__}: {error}): differences "
+                            "are not attributed to chip or code")
         expected = "Data from a virtual run will be empty"
         counts = {}
         for message in session.warnings:

@@ -53,20 +53,35 @@ def execution_label(cores):
     return f"sPyNNaker {spynnaker_version()} ARM code ({binaries}) run in an ARM emulator; {NOT_EXERCISED}"
 
 
-def emulate_item(item, readout, binary_overrides=None):
-    """Emulate one protocol; fills ``readout`` (weights, spikes, extras) from the emulated cores."""
+def source_ticks(item):
+    """The ticks at which sPyNNaker sends each ``SpikeSourceArray`` spike of the plastic projection."""
+    return [ceil_microsecond_ticks(train, item.protocol.timestep).tolist() for train in item.pre_trains]
+
+
+def recorded_ticks(spike_times, timestep):
+    """Recorded spike times (ms, as sPyNNaker reports them: tick × dt) back to integer ticks."""
+    step = fixedpoint.timestep_us(timestep) / 1000.0
+    return [np.rint(np.asarray(times, dtype=float) / step).astype(np.int64).tolist() for times in spike_times]
+
+
+def _emulate(item, pre_ticks, post_ticks, images, binary_overrides):
     from .emulator.emulate import emulate_population
 
+    n = len(item.protocol.cases)
+    result = emulate_population(images, pre_ticks, post_ticks, [(i, i) for i in range(n)],
+                                binary_overrides=binary_overrides)
+    return result, np.asarray(result.stored, dtype=np.int64)
+
+
+def emulate_item(item, readout, binary_overrides=None):
+    """Emulate one protocol; fills ``readout`` (weights, spikes, extras) from the emulated cores."""
     started = time.perf_counter()
     protocol = item.protocol
     timestep = protocol.timestep
     images = readout.pending["images"]
-    pre_ticks = [ceil_microsecond_ticks(train, timestep).tolist() for train in item.pre_trains]
+    pre_ticks = source_ticks(item)
     post_ticks = [fixedpoint.post_spike_ticks(case.post_drive_times, timestep).tolist() for case in protocol.cases]
-    n = len(protocol.cases)
-    result = emulate_population(images, pre_ticks, post_ticks, [(i, i) for i in range(n)],
-                                binary_overrides=binary_overrides)
-    stored = np.asarray(result.stored, dtype=np.int64)
+    result, stored = _emulate(item, pre_ticks, post_ticks, images, binary_overrides)
     conductance = images["global_weight_scale"] != 1.0
     lsb = fixedpoint.weight_lsb(images["ring_buffer_shift"], conductance)
     readout.weights = stored * lsb
@@ -91,4 +106,25 @@ def emulate_item(item, readout, binary_overrides=None):
         f"sPyNNaker's counters on the emulated core(s): {result.counters}",
     ] + [f"binary {c['binary']} not in the committed address table: its functions were located afresh"
          for c in result.cores if not c["pinned"]])
+    item.timings["emulation"] = time.perf_counter() - started
+
+
+def emulate_beside(item, readout, binary_overrides=None):
+    """After a board run: the same binaries in the emulator, on the bytes the host sent to the
+    board and the spikes the board recorded (post spikes at their recorded ticks). The board's
+    result is unchanged; ``provenance["emulated_beside"]`` gets the emulated stored integers,
+    which the comparison uses to attribute each difference to the chip or to the code."""
+    started = time.perf_counter()
+    images = readout.pending["images"]
+    post_ticks = recorded_ticks(readout.post, item.protocol.timestep)
+    result, stored = _emulate(item, source_ticks(item), post_ticks, images, binary_overrides)
+    provenance = readout.extras.setdefault("provenance", {})
+    provenance["emulated_beside"] = {
+        "stored": stored.tolist(), "execution": execution_label(result.cores), "events": result.events,
+        "counters": result.counters,
+        "cores": [{k: v for k, v in core.items() if k != "addresses"} for core in result.cores],
+        "post_ticks": "recorded on the board",
+    }
+    readout.extras.setdefault("notes", []).append(
+        f"emulated beside the board: {execution_label(result.cores)}; on the board's recorded post spikes")
     item.timings["emulation"] = time.perf_counter() - started
