@@ -101,20 +101,53 @@ def _write_bytes_atomic(path, data):
         raise
 
 
+def _draw_png(spec):
+    """(PNG bytes, None) or (None, problem) for one spec (runs in a worker process)."""
+    try:
+        figure = _figures.draw(spec)
+        data = _figures.png_bytes(figure)
+        figure.clear()
+        return data, None
+    except Exception as error:  # noqa: BLE001 - one broken figure must not lose the page
+        return None, f"{type(error).__name__}: {error}"
+
+
+#: Figures are drawn in this many processes at most (matplotlib's Agg renderer is single-threaded).
+MAX_FIGURE_WORKERS = 4
+
+
+def _pngs(specs):
+    """The PNGs of ``specs`` in order, drawn in parallel over the machine's cores, or serially
+    for few figures or where no worker process can be started. Workers come from a fork
+    server, never from a fork of this process: a simulator may have left threads running,
+    and forking a threaded process can deadlock."""
+    import multiprocessing
+
+    workers = min(MAX_FIGURE_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                  else (os.cpu_count() or 1), len(specs))
+    methods = multiprocessing.get_all_start_methods()
+    if workers < 2 or len(specs) < 8:
+        return [_draw_png(spec) for spec in specs]
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            return list(pool.map(_draw_png, specs, chunksize=max(1, len(specs) // (4 * workers))))
+    except (OSError, RuntimeError, EOFError):  # e.g. no more processes allowed: draw here instead
+        return [_draw_png(spec) for spec in specs]
+
+
 def draw_figures(specs, directory):
     """Draw every spec, write ``directory/<name>.png``; name → :class:`RenderedFigure`.
 
     A figure that cannot be drawn is reported on the page (its ``problem``), not raised.
     """
     rendered = {}
-    for spec in specs:
+    for spec, (data, problem) in zip(specs, _pngs(list(specs))):
         file = f"figures/{spec.name}.png"
-        try:
-            figure = _figures.draw(spec)
-            data = _figures.png_bytes(figure)
-            figure.clear()
-        except Exception as error:  # noqa: BLE001 - one broken figure must not lose the page
-            rendered[spec.name] = RenderedFigure(spec.name, file, spec.alt, None, f"{type(error).__name__}: {error}")
+        if data is None:
+            rendered[spec.name] = RenderedFigure(spec.name, file, spec.alt, None, problem)
             continue
         _write_bytes_atomic(directory / f"{spec.name}.png", data)
         uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")

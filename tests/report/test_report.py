@@ -361,7 +361,9 @@ def test_templates_are_autoescaped_and_strict():
 
 
 def test_a_figure_that_cannot_be_drawn_is_reported_not_raised(tmp_path, monkeypatch):
-    from stdp_validation.report import figures
+    from stdp_validation.report import figures, render
+
+    monkeypatch.setattr(render, "MAX_FIGURE_WORKERS", 1)  # the patched draw lives in this process only
 
     draw = figures.draw
 
@@ -396,3 +398,14 @@ def test_results_file_is_checked_against_its_schema_naming_the_field(tmp_path, c
     (directory / "results.json").write_text(json.dumps(results))
     with pytest.raises(ParameterError, match=re.escape(message)):
         load_run(directory)
+
+
+def test_figures_drawn_in_worker_processes_are_the_ones_drawn_here(tmp_path, monkeypatch):
+    from stdp_validation.report import render
+
+    directory = build_run(tmp_path / "run")
+    specs = render.build_page(load_run(directory)).figures
+    assert len(specs) >= 8  # enough for the worker pool
+    parallel = render._pngs(list(specs))
+    monkeypatch.setattr(render, "MAX_FIGURE_WORKERS", 1)
+    assert render._pngs(list(specs)) == parallel and all(data for data, _ in parallel)
