@@ -63,9 +63,19 @@ def build_parser():
                               description="Run every protocol on every installed default backend.")
     for option in (BACKEND, PROTOCOL):
         option.add_to(run)
-    run.add_argument("--rule", metavar="LABEL",
-                     help=f"run the synthetic protocols under this rule instead of their own; one of "
-                     f"{', '.join(RULES)} (the seed network keeps its rule)")
+    rules = run.add_mutually_exclusive_group()
+    rules.add_argument("--rule", metavar="LABEL",
+                       help=f"run the synthetic protocols under this rule instead of their own; one of "
+                       f"{', '.join(RULES)} (the seed network keeps its rule)")
+    rules.add_argument("--rule-file", metavar="PATH",
+                       help="your own rule for the synthetic protocols: a TOML or JSON file with [timing] and "
+                       "[weight] tables (see the README)")
+    run.add_argument("--timestep", type=_positive_float, metavar="MS",
+                     help="simulation time step of the synthetic protocols (ms, at most 1; the seed network keeps its own)")
+    run.add_argument("--delay", type=_positive_float, metavar="MS",
+                     help="synaptic delay of window, pairing, poisson and bounds (ms, whole time steps)")
+    run.add_argument("--initial-weight", type=float, metavar="W",
+                     help="initial weight of window, pairing, poisson and delays (the rule's units, within its bounds)")
     run.add_argument("--seed", type=_non_negative_int, metavar="N",
                      help="random seed of the poisson protocol (default: fixed, 20261126)")
     run.add_argument("--out", default="reports", metavar="DIR",
@@ -131,9 +141,15 @@ def validate_command(args, argv):
 
     progress = (lambda line: None) if args.quiet else None
     command = shlex.join(["stdp-validate", *argv])
+    rule = args.rule
+    if args.rule_file:
+        from .rules import load_rule_file
+
+        rule = load_rule_file(args.rule_file)
     run = run_validation(args.backend, args.protocol, args.out, command=command, progress=progress,
-                         rule=args.rule, seed=args.seed, backend_options=backend_options(args.backend,
-                                                                                         args.spinnaker_cfg))
+                         rule=rule, seed=args.seed, timestep=args.timestep, delay=args.delay,
+                         initial_weight=args.initial_weight,
+                         backend_options=backend_options(args.backend, args.spinnaker_cfg))
     print(summary_table(run))
     print(f"results: {run.results_file}")
     from .report import write_report

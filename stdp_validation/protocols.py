@@ -127,6 +127,12 @@ class Protocol:
         cases = tuple(replace(c, initial_weight=rescale(c.initial_weight)) for c in self.cases)
         return replace(self, rule=rule, cases=cases)
 
+    def with_initial_weight(self, initial_weight):
+        """The same cases, every one starting at ``initial_weight`` (within the rule's bounds)."""
+        w_min, w_max = self.rule.weight.w_min, self.rule.weight.w_max
+        weight = check_finite("--initial-weight (initial_weight)", initial_weight, low=w_min, high=w_max)
+        return replace(self, cases=tuple(replace(c, initial_weight=weight) for c in self.cases))
+
     def to_dict(self):
         return {
             "name": self.name,
@@ -275,7 +281,7 @@ def seed_protocol():
 
 
 def pairing_protocol(frequencies=(1.0, 10.0, 20.0, 50.0), lags=(-10.0, 10.0), n_pairings=60, *,
-                     initial_weight=0.5, rule=DEFAULT_RULE, start=50.0):
+                     initial_weight=0.5, rule=DEFAULT_RULE, start=50.0, timestep=1.0, delay=1.0):
     """``n_pairings`` pre/post pairs at each frequency (Hz) with a fixed Δt (ms): frequency dependence."""
     cases = []
     for frequency in frequencies:
@@ -293,9 +299,10 @@ def pairing_protocol(frequencies=(1.0, 10.0, 20.0, 50.0), lags=(-10.0, 10.0), n_
         description=f"{n_pairings} pairings at each frequency with a fixed Δt: frequency dependence.",
         cases=tuple(cases),
         rule=rule,
-        timestep=1.0,
+        timestep=timestep,
         t_stop=last + 100.0 + 50.0,
         parameter_name="pairing frequency (Hz)",
+        delay=delay,
     )
 
 
@@ -344,7 +351,7 @@ def poisson_protocol(n_random=20, rate=20.0, duration=1000.0, seed=20261126, *, 
     )
 
 
-def bounds_protocol(n_pairings=40, frequency=20.0, lag=5.0, *, rule=None):
+def bounds_protocol(n_pairings=40, frequency=20.0, lag=5.0, *, rule=None, timestep=0.1, delay=1.0):
     """Trains that drive the weight into w_max and into w_min (clipping order)."""
     rule = rule or STDPRule(SpikePairRule(20.0, 20.0, 0.05, 0.06), AdditiveWeightDependence(0.0, 1.0))
     w_min, w_max = rule.weight.w_min, rule.weight.w_max
@@ -365,7 +372,8 @@ def bounds_protocol(n_pairings=40, frequency=20.0, lag=5.0, *, rule=None):
         description="Repeated pairings that push the weight into w_max and w_min.",
         cases=cases,
         rule=rule,
-        timestep=0.1,
+        timestep=timestep,
+        delay=delay,
         t_stop=float(pre[-1]) + lag + 100.0 + 50.0,
     )
 
@@ -409,14 +417,46 @@ PROTOCOLS = {
 PROTOCOL_FAMILIES = {"delays": delays_protocols}
 
 
-def get_protocols(name, *, seed=None):
-    """The protocols a name stands for: a family of :data:`PROTOCOL_FAMILIES`, or one protocol."""
+#: The parameters a user may set on each protocol (``--timestep``, ``--delay``,
+#: ``--initial-weight``); the seed network keeps its own, ``bounds`` starts its cases at the
+#: bounds, ``delays`` sweeps the delay.
+PROTOCOL_PARAMETERS = {
+    "window": ("timestep", "delay", "initial_weight"),
+    "seed": (),
+    "pairing": ("timestep", "delay", "initial_weight"),
+    "poisson": ("timestep", "delay", "initial_weight"),
+    "bounds": ("timestep", "delay"),
+    "delays": ("timestep", "initial_weight"),
+}
+
+
+def check_protocol_parameters(timestep=None, delay=None, initial_weight=None):
+    """Check user-set protocol parameters (ms, ms, weight units) before anything is built."""
+    if timestep is not None:
+        timestep = check_finite("--timestep (timestep)", timestep, low=0.0, low_inclusive=False, high=1.0, unit="ms")
+    if delay is not None:
+        delay = check_finite("--delay (delay)", delay, low=0.0, low_inclusive=False, high=100.0, unit="ms")
+    if initial_weight is not None:
+        initial_weight = check_finite("--initial-weight (initial_weight)", initial_weight)
+    return {k: v for k, v in (("timestep", timestep), ("delay", delay), ("initial_weight", initial_weight))
+            if v is not None}
+
+
+def get_protocols(name, *, seed=None, **parameters):
+    """The protocols a name stands for: a family of :data:`PROTOCOL_FAMILIES`, or one protocol.
+
+    ``parameters`` (``timestep``, ``delay``, ``initial_weight``) go to the protocols that take
+    them (:data:`PROTOCOL_PARAMETERS`); the others keep their own.
+    """
+    given = check_protocol_parameters(**parameters)
+    taken = {k: v for k, v in given.items() if k in PROTOCOL_PARAMETERS.get(name, ())}
+    # Each protocol checks its delay against its timestep (validate_protocol).
     if name in PROTOCOL_FAMILIES:
-        return PROTOCOL_FAMILIES[name]()
-    return [get_protocol(name, seed=seed)]
+        return PROTOCOL_FAMILIES[name](**taken)
+    return [get_protocol(name, seed=seed, **taken)]
 
 
-def get_protocol(name, *, seed=None):
+def get_protocol(name, *, seed=None, **parameters):
     """The protocol registered under ``name`` with its default parameters.
 
     ``seed`` sets the random seed of protocols that draw random trains (``poisson``).
@@ -429,8 +469,8 @@ def get_protocol(name, *, seed=None):
     if seed is not None and name == "poisson":
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ParameterError(f"seed must be an integer >= 0; got {seed!r}")
-        return factory(seed=seed)
-    return factory()
+        return factory(seed=seed, **parameters)
+    return factory(**parameters)
 
 
 def get_rule(label):

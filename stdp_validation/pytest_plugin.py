@@ -175,10 +175,21 @@ def run_protocol(backend, protocol, rule=None, *, cfg_path=None, **backend_optio
 
 @pytest.fixture(scope="session")
 def stdp_run(request):
-    """Run (once per session) a protocol on a backend; returns the ProtocolResult."""
+    """Run (once per session) a protocol on a backend; returns the ProtocolResult.
+
+    ``stdp_run(backend, protocol, rule=None, **backend_options)``: ``protocol`` a name or a
+    :class:`~stdp_validation.protocols.Protocol`, ``rule`` a label or an
+    :class:`~stdp_validation.rules.STDPRule`. The test is skipped, with the reason, when the
+    backend is not installed. Every result goes into ``--stdp-report``.
+    """
     session = request.config.stash[SESSION]
 
     def run(backend, protocol, rule=None, **backend_options):
+        from .backends import unavailable_reason
+
+        reason = unavailable_reason(backend)
+        if reason:
+            pytest.skip(f"backend {backend!r} unavailable: {reason}")
         backend_options = with_board_cfg(backend, backend_options, request.config.getoption("--spinnaker-cfg"))
         key = (backend, _key(protocol), _key(rule), tuple(sorted(backend_options.items())))
         if key not in session.cache:

@@ -129,3 +129,74 @@ class STDPRule:
         except (KeyError, TypeError) as error:
             raise ParameterError(f"rule description is incomplete or unknown: {data!r}") from error
         return cls(timing=timing_cls(**timing), weight=weight_cls(**weight))
+
+
+def load_rule_file(path):
+    """An :class:`STDPRule` from a TOML (``.toml``) or JSON (``.json``) file, checked strictly.
+
+    The file has a ``[timing]`` and a ``[weight]`` table, each with its ``type`` (a class name
+    of this module, as in PyNN) and every parameter of that type — nothing left to a default,
+    nothing unknown::
+
+        [timing]
+        type = "SpikePairRule"          # or SpikeNearestPairRule
+        tau_plus = 16.8                 # ms
+        tau_minus = 33.7                # ms
+        A_plus = 0.005
+        A_minus = 0.0025
+
+        [weight]
+        type = "AdditiveWeightDependence"   # or MultiplicativeWeightDependence
+        w_min = 0.0                     # nA (current synapses) or µS (conductance synapses)
+        w_max = 0.04
+
+    Raises :class:`ParameterError` naming the file and the missing, unknown or mistyped key.
+    """
+    import json
+    import tomllib
+    from dataclasses import fields
+    from pathlib import Path
+
+    path = Path(path)
+    where = f"rule file {str(path)!r}"
+    if not path.is_file():
+        raise ParameterError(f"{where} does not exist (--rule-file)")
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+        elif path.suffix.lower() == ".toml":
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        else:
+            raise ParameterError(f"{where}: the file name must end in .toml or .json; got {path.suffix or 'none'!r}")
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ParameterError(f"{where} is not valid {path.suffix[1:].upper()}: {error}") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"{where} must hold a table (object) with 'timing' and 'weight'")
+    unknown = sorted(set(data) - {"timing", "weight"})
+    missing = sorted({"timing", "weight"} - set(data))
+    if unknown or missing:
+        raise ParameterError(f"{where}: " + "; ".join(
+            ([f"unknown key(s) {', '.join(unknown)}"] if unknown else [])
+            + ([f"missing table(s) {', '.join(missing)}"] if missing else [])) + "; allowed: timing, weight")
+    parts = {}
+    for section, classes in (("timing", TIMING_DEPENDENCES), ("weight", WEIGHT_DEPENDENCES)):
+        table = data[section]
+        if not isinstance(table, dict):
+            raise ParameterError(f"{where}: {section} must be a table; got {table!r}")
+        kind = table.get("type")
+        if kind not in classes:
+            raise ParameterError(f"{where}: {section}.type must be one of {', '.join(sorted(classes))}; got {kind!r}")
+        names = [f.name for f in fields(classes[kind])]
+        unknown = sorted(set(table) - set(names) - {"type"})
+        missing = [n for n in names if n not in table]
+        if unknown or missing:
+            raise ParameterError(f"{where}: {section} ({kind}): " + "; ".join(
+                ([f"unknown key(s) {', '.join(unknown)}"] if unknown else [])
+                + ([f"missing key(s) {', '.join(missing)}"] if missing else []))
+                + f"; allowed: type, {', '.join(names)}")
+        for name in names:
+            value = table[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ParameterError(f"{where}: {section}.{name} must be a number; got {value!r}")
+        parts[section] = classes[kind](**{n: float(table[n]) for n in names})
+    return STDPRule(timing=parts["timing"], weight=parts["weight"])

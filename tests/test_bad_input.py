@@ -347,3 +347,93 @@ def test_spike_times_too_long_for_the_coincidence_grid():
     fine = replace(CONVENTIONS["nest"], coincidence_tolerance=1e-12)
     with pytest.raises(ParameterError, match="too long for coincidence_tolerance"):
         predict_weights([2e5 + 10], [2e5 + 15], RULE, delay=1.0, initial_weight=0.5, conventions=fine)
+
+
+def test_a_spinnaker_cfg_without_the_spinnaker_backend_is_refused(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["--backend", "nest", "--spinnaker-cfg", "/nonexistent.cfg", "--out", str(out)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "--spinnaker-cfg '/nonexistent.cfg' is given but no SpiNNaker backend is selected" in err
+    assert "add --backend spinnaker or drop it" in err and not out.exists()
+
+
+# --- your own rule and protocol parameters ----------------------------------------------------
+
+GOOD_RULE_FILE = """\
+[timing]
+type = "SpikePairRule"
+tau_plus = 16.8
+tau_minus = 33.7
+A_plus = 0.005
+A_minus = 0.0025
+
+[weight]
+type = "AdditiveWeightDependence"
+w_min = 0.0
+w_max = 0.04
+"""
+
+
+@pytest.mark.parametrize(
+    "name, text, words",
+    [
+        ("rule.toml", None, ["rule file", "does not exist", "--rule-file"]),
+        ("rule.yaml", GOOD_RULE_FILE, ["must end in .toml or .json", "'.yaml'"]),
+        ("rule.toml", "[timing\ntype = 1", ["is not valid TOML"]),
+        ("rule.json", "{\"timing\": ", ["is not valid JSON"]),
+        ("rule.toml", GOOD_RULE_FILE.split("[weight]")[0], ["missing table(s) weight"]),
+        ("rule.toml", GOOD_RULE_FILE + "[neuron]\ntau_m = 20.0\n", ["unknown key(s) neuron", "allowed: timing, weight"]),
+        ("rule.toml", GOOD_RULE_FILE.replace("tau_plus", "tau_plu"),
+         ["timing (SpikePairRule)", "unknown key(s) tau_plu", "missing key(s) tau_plus"]),
+        ("rule.toml", GOOD_RULE_FILE.replace("A_minus = 0.0025\n", ""), ["missing key(s) A_minus"]),
+        ("rule.toml", GOOD_RULE_FILE.replace("16.8", '"16.8"'), ["timing.tau_plus must be a number", "'16.8'"]),
+        ("rule.toml", GOOD_RULE_FILE.replace("SpikePairRule", "SpikeTripletRule"),
+         ["timing.type must be one of SpikeNearestPairRule, SpikePairRule", "'SpikeTripletRule'"]),
+        ("rule.toml", GOOD_RULE_FILE.replace("w_max = 0.04", "w_max = -1.0"), ["w_min must be <= w_max"]),
+        ("rule.toml", GOOD_RULE_FILE.replace("tau_minus = 33.7", "tau_minus = -33.7"), ["tau_minus", "> 0"]),
+        ("rule.json", json.dumps({"timing": {"type": "SpikePairRule", "tau_plus": 20, "tau_minus": 20, "A_plus": 0.01,
+                                             "A_minus": True}, "weight": {"type": "AdditiveWeightDependence",
+                                                                          "w_min": 0, "w_max": 1}}),
+         ["timing.A_minus must be a number", "True"]),
+    ],
+)
+def test_bad_rule_files(tmp_path, capsys, name, text, words):
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text)
+    assert main(["--rule-file", str(path), "--backend", "nest", "--out", str(tmp_path / "out")]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    for word in words:
+        assert word in err, err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--timestep", "2"], ["--timestep (timestep)", "(0.0, 1.0] ms", "got 2.0"]),
+        (["--timestep", "0"], ["--timestep (timestep)", "got 0.0"]),
+        (["--delay", "0"], ["--delay (delay)", "got 0.0"]),
+        (["--delay", "1.5", "--protocol", "pairing"],
+         ["protocol 'pairing': delay must be a multiple of the timestep 1.0 ms; got 1.5 ms"]),
+        (["--delay", "1000"], ["--delay (delay)", "100.0", "got 1000.0"]),
+        (["--initial-weight", "3"], ["--initial-weight (initial_weight)", "[0.0, 2.0]", "got 3.0"]),
+        (["--initial-weight", "0.5", "--rule-file", "{rule}"], ["--initial-weight (initial_weight)", "[0.0, 0.04]"]),
+    ],
+)
+def test_bad_protocol_parameters(tmp_path, capsys, argv, words):
+    rule = tmp_path / "rule.toml"
+    rule.write_text(GOOD_RULE_FILE)
+    argv = [a.replace("{rule}", str(rule)) for a in argv]
+    assert main([*argv, "--backend", "nest", "--out", str(tmp_path / "out")]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    for word in words:
+        assert word in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_rule_and_rule_file_together_are_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--rule", "pair-additive", "--rule-file", str(tmp_path / "r.toml")])
+    assert exit_info.value.code == EXIT_BAD_INPUT
+    assert "not allowed with argument" in capsys.readouterr().err

@@ -72,3 +72,29 @@ def test_stdp_report_option_collects_the_observations_of_xdist_workers(tmp_path)
     results = json.loads((run_dir / "results.json").read_text())
     assert sorted(r["protocol"] for r in results["results"]) == ["bounds", "window"]
     assert len(list((run_dir / "observations").iterdir())) == 2 and (run_dir / "index.html").exists()
+
+
+@pytest.mark.nest
+@pytest.mark.parametrize("suffix", ["toml", "json"])
+def test_your_own_rule_file_timestep_delay_and_initial_weight_reach_every_case(tmp_path, suffix):
+    rule = {"timing": {"type": "SpikePairRule", "tau_plus": 16.8, "tau_minus": 33.7, "A_plus": 0.005,
+                       "A_minus": 0.0025},
+            "weight": {"type": "AdditiveWeightDependence", "w_min": 0.0, "w_max": 0.04}}
+    path = tmp_path / f"rule.{suffix}"
+    if suffix == "json":
+        path.write_text(json.dumps(rule))
+    else:
+        path.write_text("\n".join(f"[{table}]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in values.items())
+                                  for table, values in rule.items()) + "\n")
+    argv = ["--backend", "nest", "--protocol", "window", "--protocol", "bounds", "--rule-file", str(path),
+            "--timestep", "0.5", "--delay", "2", "--initial-weight", "0.01", "--out", str(tmp_path / "r"), "--quiet"]
+    assert main(argv) == EXIT_OK
+    (run_dir,) = (tmp_path / "r").iterdir()
+    window, bounds = json.loads((run_dir / "results.json").read_text())["results"]
+    for result in (window, bounds):
+        assert result["protocol_parameters"]["rule"] == rule
+        assert result["protocol_parameters"]["timestep"] == 0.5 and result["protocol_parameters"]["delay"] == 2.0
+        assert result["summary"]["status"] == "pass"
+    assert {v["initial_weight"] for v in window["verdicts"]} == {0.01}
+    # bounds keeps its design: cases start in the middle and at both bounds of the rule
+    assert {v["initial_weight"] for v in bounds["verdicts"]} == {0.0, 0.02, 0.04}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..backends import DEFAULT_BACKENDS, backend_class, get_backend, unavailable_reason
 from ..errors import ParameterError
-from ..protocols import PROTOCOL_FAMILIES, PROTOCOLS, get_protocols, get_rule
+from ..protocols import PROTOCOL_FAMILIES, PROTOCOL_PARAMETERS, PROTOCOLS, get_protocols, get_rule
 from ..results.compare import evaluate
 from ..results.defects import KNOWN_DEFECTS, NETWORK_DEFECTS
 from ..results.io import slugify, write_json_atomic
@@ -136,22 +136,34 @@ class Plan:
     unsupported: list  # {"backend", "protocol", "reason"}
 
 
-def plan_validation(backends=None, protocols=None, *, rule=None, seed=None, backend_options=None):
+def plan_validation(backends=None, protocols=None, *, rule=None, seed=None, backend_options=None,
+                    timestep=None, delay=None, initial_weight=None):
     """Check every input and prepare the run before anything is simulated (:class:`Plan`).
 
     ``rule``: an :class:`~stdp_validation.rules.STDPRule` or a label of
     :data:`~stdp_validation.protocols.RULES` that replaces the synthetic protocols' own rule
-    (the seed network keeps its rule: it reproduces the notebook exactly). Raises
+    (the seed network keeps its rule: it reproduces the notebook exactly). ``timestep`` (ms),
+    ``delay`` (ms) and ``initial_weight`` (the rule's weight units) go to the protocols that
+    take them (:data:`~stdp_validation.protocols.PROTOCOL_PARAMETERS`). Raises
     :class:`ParameterError` for unknown names or bad options.
     """
     backends = list(dict.fromkeys(backends or DEFAULT_BACKENDS))
     names = list(dict.fromkeys(protocols or DEFAULT_PROTOCOLS))
     for name in backends:
         backend_class(name)
-    built = {p.name: p for name in names for p in get_protocols(name, seed=seed)}
+    takes_weight = set()
+    built = {}
+    for name in names:
+        for p in get_protocols(name, seed=seed, timestep=timestep, delay=delay):
+            built[p.name] = p
+            if "initial_weight" in PROTOCOL_PARAMETERS.get(name, ()):
+                takes_weight.add(p.name)
     if rule is not None:
         rule = get_rule(rule) if isinstance(rule, str) else rule
         built = {name: (p if p.network == "seed" else p.with_rule(rule)) for name, p in built.items()}
+    if initial_weight is not None:  # after the rule: the weight is in its units and bounds
+        built = {name: (p.with_initial_weight(initial_weight) if name in takes_weight else p)
+                 for name, p in built.items()}
     options = backend_options or {}
     runners, skipped, unsupported = {}, {}, []
     for name in backends:
@@ -174,14 +186,16 @@ def observation_name(label, protocol, rule):
 
 
 def run_validation(backends=None, protocols=None, out_dir="reports", command=None, progress=None, rule=None,
-                   seed=None, backend_options=None, folder_name=None, out_option="--out"):
+                   seed=None, backend_options=None, folder_name=None, out_option="--out", timestep=None, delay=None,
+                   initial_weight=None):
     """Run every protocol on every available backend; return the :class:`ValidationRun`.
 
     The run writes ``out_dir/<folder_name>`` (default: an ISO-8601 timestamp). ``progress`` is
     called with one line of text per step (default: print to stderr). Everything is checked
     (names, rule, seed, options, output folder) before anything runs.
     """
-    plan = plan_validation(backends, protocols, rule=rule, seed=seed, backend_options=backend_options)
+    plan = plan_validation(backends, protocols, rule=rule, seed=seed, backend_options=backend_options,
+                           timestep=timestep, delay=delay, initial_weight=initial_weight)
     progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     directory = new_folder(out_dir, folder_name or utc_timestamp(), out_option)
     run = ValidationRun(directory, command or "stdp-validate", list(plan.runners) + list(plan.skipped),
