@@ -1,5 +1,6 @@
 """The README's Python examples run, and print what the README says they print."""
 
+import json
 import re
 from pathlib import Path
 
@@ -34,3 +35,23 @@ def test_readme_python_block(block):
         np.testing.assert_allclose(np.atleast_1d(value), expected, rtol=0, atol=5e-9)
         checked += 1
     assert checked or "# ->" not in block and "# →" not in block
+
+
+@pytest.mark.nest
+def test_the_readme_example_test_file_for_your_own_rule_runs(tmp_path):
+    import subprocess
+    import sys
+
+    text = README.read_text()
+    start = text.index("# test_my_rule.py")
+    example = text[start:text.index("```", start)]
+    (tmp_path / "test_my_rule.py").write_text(example)
+    process = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "nest", "test_my_rule.py",
+         "--stdp-report", str(tmp_path / "report")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert "2 passed" in process.stdout
+    (run,) = (tmp_path / "report").iterdir()
+    assert len(json.loads((run / "results.json").read_text())["results"]) == 2
