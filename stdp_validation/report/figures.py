@@ -71,6 +71,8 @@ def draw(spec):
         return cross_backend_figure(panels)
     if spec.kind == "timings":
         return timings_figure(panels[0])
+    if spec.kind == "frequency":
+        return frequency_figure(panels[0])
     if spec.kind == "trends":
         return trends_figure(panels[0])
     raise ValueError(f"unknown figure kind {spec.kind!r}")
@@ -362,4 +364,27 @@ def trends_figure(panel):
             ax.legend(fontsize=6)
         else:
             ax.text(0.5, 0.5, "none recorded", transform=ax.transAxes, ha="center", fontsize=SMALL)
+    return figure
+
+
+def frequency_figure(panel):
+    """Δw against pairing frequency: one colour per backend label, solid for Δt > 0, dashed for
+    Δt < 0; lines the expected Δw, markers the observed."""
+    figure = new_figure(7.5, 4.0)
+    ax = figure.subplots()
+    labels = list(dict.fromkeys(s.label for s in panel.series))
+    for series in panel.series:
+        colour = PALETTE[labels.index(series.label) % len(PALETTE)]
+        style = "-" if series.lag > 0 else "--"
+        expected = [np.nan if v is None else v for v in series.expected]
+        ax.plot(series.frequencies, expected, style, color=colour, lw=1.2, alpha=0.7,
+                label=plain(f"{short(series.label, 24)}, Δt {series.lag:+g} ms: expected"))
+        ax.plot(series.frequencies, series.observed, "o", color=colour, ms=5, mfc="none" if series.lag < 0 else colour,
+                label=plain(f"{short(series.label, 24)}, Δt {series.lag:+g} ms: observed"))
+    ax.axhline(0.0, color="#8c959f", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel(plain(panel.parameter_name), fontsize=SMALL)
+    ax.set_ylabel("Δw (final − initial weight)", fontsize=SMALL)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=6, ncols=2)
     return figure

@@ -267,3 +267,23 @@ def test_a_label_with_results_obtained_two_ways_is_named_in_both(tmp_path):
     assert toolchain.labels == ("spinnaker (seed)",) and toolchain.notes == ()
     sections = {s.id: [r.protocol for r in s.results] for s in execution_sections(run)}
     assert sections == {"execution-emulated": ["window"], "execution-toolchain_only": ["seed"]}
+
+
+def test_the_pairing_figure_gives_delta_w_per_frequency_lag_and_backend():
+    from types import SimpleNamespace
+
+    from stdp_validation.protocols import pairing_protocol
+    from stdp_validation.report.views.protocols import frequency_panel
+
+    protocol = pairing_protocol(frequencies=(1.0, 20.0), lags=(-10.0, 10.0), n_pairings=3)
+    # cases: 1 Hz −10, 1 Hz +10, 20 Hz −10, 20 Hz +10 (initial 0.5); observed and expected by hand
+    observed, expected = [0.4, 0.7, 0.45, 0.6], [0.41, 0.69, 0.44, 0.61]
+    verdicts = [SimpleNamespace(parameter=c.parameter, observed=o, expected=e, initial_weight=0.5)
+                for c, o, e in zip(protocol.cases, observed, expected)]
+    entry = SimpleNamespace(label="nest", observation=SimpleNamespace(protocol=protocol), verdicts=verdicts)
+    panel = frequency_panel([entry], protocol.parameter_name)
+    depress, potentiate = panel.series
+    assert (depress.label, depress.lag, depress.frequencies) == ("nest", -10.0, (1.0, 20.0))
+    assert depress.observed == pytest.approx((-0.1, -0.05)) and depress.expected == pytest.approx((-0.09, -0.06))
+    assert potentiate.lag == 10.0 and potentiate.observed == pytest.approx((0.2, 0.1))
+    assert frequency_panel([SimpleNamespace(label="x", observation=None, verdicts=[])], "f") is None

@@ -96,6 +96,45 @@ class PointsPanel:
 
 
 @dataclass(frozen=True)
+class FrequencySeries:
+    """Δw against pairing frequency for one backend label and one pairing lag."""
+
+    label: str
+    lag: float  # ms, emission Δt = t_post − t_pre of the pairs
+    frequencies: tuple  # Hz
+    observed: tuple  # Δw = final − initial weight, weight units
+    expected: tuple
+
+
+@dataclass(frozen=True)
+class FrequencyPanel:
+    parameter_name: str
+    series: tuple
+
+
+def frequency_panel(entries, parameter_name):
+    """The pairing protocol's classic figure: Δw against frequency, per lag and backend
+    (Δw from the verdicts: observed and expected final weight minus the initial weight)."""
+    series = []
+    for entry in entries:
+        if entry.observation is None:
+            continue
+        cases = entry.observation.protocol.cases
+        by_lag = {}
+        for case, verdict in zip(cases, entry.verdicts):
+            if verdict.parameter is None or not case.pre_spike_times or not case.post_drive_times:
+                continue
+            lag = round(case.post_drive_times[0] - case.pre_spike_times[0], 9)
+            by_lag.setdefault(lag, []).append((verdict.parameter, verdict.observed - verdict.initial_weight,
+                                               None if verdict.expected is None
+                                               else verdict.expected - verdict.initial_weight))
+        for lag, values in sorted(by_lag.items()):
+            values.sort()
+            series.append(FrequencySeries(entry.label, lag, *(tuple(v) for v in zip(*values))))
+    return FrequencyPanel(parameter_name, tuple(series)) if series else None
+
+
+@dataclass(frozen=True)
 class ProtocolView:
     name: str
     slug: str
@@ -111,6 +150,7 @@ class ProtocolView:
     scatter: object
     residuals: object
     tables: tuple
+    frequency: object = None  # FigureSpec of Δw against pairing frequency, or None
 
 
 def backend_notes(run, entries):
@@ -190,6 +230,12 @@ def protocol_view(run, name, names: FigureNames):
         residuals = names.add(f"{slug}-residuals", "residuals",
                               [PointsPanel(panel_title(e), e.label, points(e)) for e in learned],
                               f"residuals of protocol {name}")
+    frequency = None
+    if described is not None and "frequency" in described.parameter_name and learned:
+        panel = frequency_panel(learned, described.parameter_name)
+        if panel is not None:
+            frequency = names.add(f"{slug}-frequency", "frequency", [panel],
+                                  f"weight change against pairing frequency, protocol {name}")
     return ProtocolView(
         name=name, slug=slug, description=described.description if described else "",
         parameter_name=described.parameter_name if described else "",
@@ -199,7 +245,7 @@ def protocol_view(run, name, names: FigureNames):
         failed_checks=tuple((e.label, e.result.failed_checks) for e in entries if e.result.failed_checks),
         notes=tuple(backend_notes(run, entries)), window=window,
         zero_crossings=tuple(zero_crossing_rows([e for e, _ in windows])), scatter=scatter, residuals=residuals,
-        tables=tuple(case_table(e) for e in entries),
+        tables=tuple(case_table(e) for e in entries), frequency=frequency,
     )
 
 
