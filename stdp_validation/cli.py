@@ -17,6 +17,7 @@ case or toolchain check failed, a run raised, or nothing was validated; 2 for ba
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -40,10 +41,13 @@ def _non_negative_int(text):
 
 
 def _positive_float(text):
+    """A finite number (ranges are checked, with the parameter's name, where it is used)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number; got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number; got {text!r}")
     return value
 
 

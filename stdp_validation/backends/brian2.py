@@ -13,6 +13,8 @@ the compiled code is not reused). Weights are identical on both targets.
 
 from __future__ import annotations
 
+import contextlib
+
 from .pynn import PyNNBackend
 
 
@@ -43,3 +45,14 @@ class Brian2Backend(PyNNBackend):
 
         super().setup(sim, timestep, min_delay)
         brian2.defaultclock.dt = timestep * brian2.ms
+
+    @contextlib.contextmanager
+    def session(self, group):
+        """Brian2's default clock is process-wide: give it back as it was after the group."""
+        import brian2
+
+        saved = brian2.defaultclock.dt
+        try:
+            yield None
+        finally:
+            brian2.defaultclock.dt = saved

@@ -99,6 +99,7 @@ class RunData:
     slugs: dict = field(default_factory=dict)  # protocol name → unique id fragment
     trends: list | None = None  # the nightly job's trends.json: one record per night kept
     trends_problem: str = ""
+    rehearsal: str = ""  # the nightly job's regressions.json: why this night is not a board night
 
     @property
     def results(self):
@@ -155,7 +156,20 @@ def load_run(run_directory, benchmark_json=None) -> RunData:
     run.status, run.headline = _status(raw, run)
     run.benchmark = load_benchmark(directory, benchmark_json)
     run.trends, run.trends_problem = load_trends(directory)
+    run.rehearsal = load_rehearsal(directory)
     return run
+
+
+def load_rehearsal(directory):
+    """The ``rehearsal`` sentence of a night's ``regressions.json`` ("" when none or unreadable)."""
+    path = Path(directory) / "regressions.json"
+    if not path.exists():
+        return ""
+    try:
+        data = read_json(path, "regressions")
+    except ParameterError:
+        return ""
+    return str(data.get("rehearsal") or "") if isinstance(data, dict) else ""
 
 
 def load_trends(directory):

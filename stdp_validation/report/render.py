@@ -125,16 +125,16 @@ def _pngs(specs):
 
     workers = min(MAX_FIGURE_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                   else (os.cpu_count() or 1), len(specs))
-    methods = multiprocessing.get_all_start_methods()
     if workers < 2 or len(specs) < 8:
         return [_draw_png(spec) for spec in specs]
+    methods = multiprocessing.get_all_start_methods()
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     try:
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
             return list(pool.map(_draw_png, specs, chunksize=max(1, len(specs) // (4 * workers))))
-    except (OSError, RuntimeError, EOFError):  # e.g. no more processes allowed: draw here instead
+    except Exception:  # noqa: BLE001 - no worker, a broken pool, a spec that cannot be sent: draw here instead
         return [_draw_png(spec) for spec in specs]
 
 
@@ -143,8 +143,9 @@ def draw_figures(specs, directory):
 
     A figure that cannot be drawn is reported on the page (its ``problem``), not raised.
     """
+    specs = list(specs)
     rendered = {}
-    for spec, (data, problem) in zip(specs, _pngs(list(specs))):
+    for spec, (data, problem) in zip(specs, _pngs(specs)):
         file = f"figures/{spec.name}.png"
         if data is None:
             rendered[spec.name] = RenderedFigure(spec.name, file, spec.alt, None, problem)

@@ -137,7 +137,8 @@ NETWORK_DEFECTS = (
         title="pyNN.brian2 SpikeSourceArray runs on Brian2's default 0.1 ms clock, not the PyNN timestep",
         evidence="pyNN/brian2/cells.py SpikeGeneratorGroup is created without the network clock; with "
         "setup(timestep=0.01) a spike at 10.03 ms is emitted at 10.0 ms. Weights still match the reference, "
-        "which uses the recorded times; the protocol's intended times are not honoured.",
+        "which uses the recorded times; the protocol's intended times are not honoured. The suite's Brian2 "
+        "backend works around it (Brian2's default clock set to the timestep for each run).",
         reproducer="tests/backends/test_known_defects.py::test_brian2_spike_sources_follow_the_timestep",
         applies=lambda observation: False,
     ),

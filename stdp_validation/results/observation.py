@@ -258,3 +258,11 @@ class RunError:
     def to_dict(self):
         return {"backend": self.backend, "protocol": self.protocol, "error": self.error,
                 "traceback": self.traceback}
+
+
+def add_counters(totals, counters):
+    """Sum a backend's counters (``provenance`` of an observation: events, saturations, …) into
+    ``totals``, except ``max_*`` counters, whose maximum is kept."""
+    for name, value in counters.items():
+        totals[name] = max(totals.get(name, 0), value) if name.startswith("max_") else totals.get(name, 0) + value
+    return totals

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..errors import ParameterError
 from ..results.io import read_json, write_json_atomic
+from ..results.observation import add_counters
 
 DEFAULT_SLOWER_FACTOR = 1.5
 #: A phase must also be this much slower (s) to count: on a busy 2-core host a 0.3 s toolchain
@@ -123,14 +124,17 @@ def compare_nights(previous_dir, current_dir, slower_factor=DEFAULT_SLOWER_FACTO
 
 
 def rehearsal(results):
-    """``None`` when some result of a night's results.json came from a board, else how the
-    night's weights were obtained (the night rehearses the job; it does not test a board)."""
-    kinds = sorted({r.get("execution", "") for r in results.get("results", [])})
+    """``None`` when a backend of the night ran on a board, else how the night's weights were
+    obtained (the night rehearses the job; it does not test a board). Decided from the
+    backends of the run, not from its results, so a board night whose protocols all failed
+    is still a board night."""
+    notes = results.get("backend_notes") or {}
+    kinds = sorted({note.get("execution", "") for note in notes.values()})
     if "board" in kinds:
         return None
-    notes = [n.get("note", "") for n in (results.get("backend_notes") or {}).values()]
+    described = "; ".join(note.get("note", "") for note in notes.values() if note.get("note"))
     return ("REHEARSAL, not a board run: weights obtained as " + (", ".join(kinds) or "nothing")
-            + (f" ({'; '.join(notes)})" if notes else ""))
+            + (f" ({described})" if described else ""))
 
 
 def nights(archive):
@@ -140,11 +144,12 @@ def nights(archive):
     return sorted(found, key=night_order)
 
 
-def prune(archive, keep):
-    """Delete all but the newest ``keep`` nights of ``archive``; returns the deleted folders."""
+def prune(archive, keep, tonight=None):
+    """Delete all but the newest ``keep`` nights of ``archive`` (never ``tonight``); returns the deleted folders."""
     import shutil
 
-    old = nights(archive)[:-keep] if keep else []
+    old = [n for n in (nights(archive)[:-keep] if keep else [])
+           if tonight is None or n.resolve() != Path(tonight).resolve()]
     for folder in old:
         shutil.rmtree(folder)
     return old
@@ -155,7 +160,12 @@ def trends(archive):
     summed sPyNNaker counters per result (emulated or board) and the timing phases per result."""
     series = []
     for folder in nights(archive):
-        data = read_json(folder / "results.json", "a night's results")
+        try:
+            data = read_json(folder / "results.json", "a night's results")
+        except ParameterError as error:  # an unreadable old night is shown as such, not fatal
+            series.append({"night": folder.name, "problem": str(error), "worst_error_over_tolerance": {},
+                           "counters": {}, "timings": {}})
+            continue
         night = {"night": folder.name, "worst_error_over_tolerance": {}, "counters": {}, "timings": {}}
         for result in data.get("results", []):
             name = "/".join(_key(result))
@@ -165,11 +175,13 @@ def trends(archive):
                                       if isinstance(v, (int, float))}
             observation = folder / (result.get("observation_file") or "")
             if result.get("observation_file") and observation.is_file():
-                provenance = (read_json(observation, "observation").get("provenance") or {})
+                try:
+                    provenance = read_json(observation, "observation").get("provenance") or {}
+                except ParameterError:
+                    continue
                 counters = {}
                 for core in provenance.get("cores", []):
-                    for counter, value in (core.get("counters") or {}).items():
-                        counters[counter] = counters.get(counter, 0) + value
+                    add_counters(counters, core.get("counters") or {})
                 if counters:
                     night["counters"][name] = counters
         series.append(night)
@@ -208,7 +220,7 @@ def run_nightly(archive, *, backends=("spinnaker",), backend_options=None, proto
     comparison["rehearsal"] = rehearsal(read_json(night / "results.json", "tonight's results"))
     write_json_atomic(night / "regressions.json", comparison)
     if keep is not None:
-        comparison["pruned"] = [str(p) for p in prune(archive, keep)]
+        comparison["pruned"] = [str(p) for p in prune(archive, keep, tonight=night)]
         write_json_atomic(night / "regressions.json", comparison)
     write_json_atomic(night / "trends.json", trends(archive))
     write_report(night)

@@ -68,3 +68,22 @@ def test_recorded_post_spikes_match_the_intended_times(stdp_run, backend):
     for verdict in result.verdicts:
         assert verdict.post_timing_error is not None, verdict.post_timing_note
         assert verdict.post_timing_error < 1e-9, verdict.case
+
+
+@pytest.mark.brian2
+def test_brian2_spike_sources_follow_the_timestep_and_the_default_clock_is_given_back():
+    import brian2
+
+    from stdp_validation.backends.brian2 import Brian2Backend
+    from stdp_validation.protocols import window_protocol
+
+    before = brian2.defaultclock.dt
+    # At 0.05 ms a pre spike requested at 100.05 ms is not on Brian2's default 0.1 ms grid: it
+    # is recorded at 100.05 ms only if the sources run on the timestep. The run gives the
+    # process-wide default clock back unchanged.
+    protocol = window_protocol([-1.0, 1.0], pre_time=100.05, timestep=0.05, delay=0.5)
+    (observation,) = Brian2Backend().run([protocol])
+    assert brian2.defaultclock.dt == before
+    assert [list(t) for t in observation.pre_spike_times] == [pytest.approx(list(c.pre_spike_times), abs=1e-9)
+                                                               for c in protocol.cases]
+    assert protocol.cases[0].pre_spike_times[0] == pytest.approx(100.05)

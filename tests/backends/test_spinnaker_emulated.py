@@ -280,5 +280,10 @@ def test_ring_buffer_slots_are_cleared_once_per_new_tick_before_its_events():
     assert clears[:, 2].tolist() == [0x1000 + 2 * 4 * slot for slot in (0, 1, 2, 2, 3, 0, 1)]
     assert set(clears[:, 3].tolist()) == {8}  # 4 entries × 2 bytes
     assert core._last_tick == 9
+    # A next batch that continues tick 9 clears nothing; tick 10 clears its slot (2) only.
+    out, ticks, _ = SynapseEmulator._with_clears(core, Events(np.array([9, 10]), events.kind[:2], events.index[:2]),
+                                                 records[:2])
+    assert out[:, 0].tolist() == [KIND_PRE, KIND_CLEAR, KIND_PRE] and ticks.tolist() == [9, 10, 10]
+    assert out[1, 2] == 0x1000 + 2 * 4 * 2
     with pytest.raises(ValueError, match="back in time"):
         SynapseEmulator._with_clears(core, Events(np.array([3]), events.kind[:1], events.index[:1]), records[:1])

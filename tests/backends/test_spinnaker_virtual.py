@@ -492,3 +492,13 @@ def test_recorded_spike_times_go_back_to_the_ticks_the_board_processed():
     # sPyNNaker reports a spike of tick t at t·dt (dt in whole µs: 0.1 ms → 100 µs).
     assert recorded_ticks([[1.0, 2.5], []], 0.5) == [[2, 5], []]
     assert recorded_ticks([[10.0, 10.1, 10.2]], 0.1) == [[100, 101, 102]]
+
+
+def test_a_board_label_does_not_depend_on_whether_the_emulator_is_installed(tmp_path, monkeypatch):
+    from stdp_validation.backends.spinnaker import emulator
+
+    cfg = tmp_path / "board.cfg"
+    cfg.write_text("[Machine]\nmachine_name = 192.168.240.253\nversion = 5\n")
+    monkeypatch.setattr(emulator, "unavailable_reason", lambda: "unicorn not installed")
+    missing = SpinnakerBackend(cfg)
+    assert not missing.beside and missing.label == "spinnaker"

@@ -401,8 +401,11 @@ def test_results_file_is_checked_against_its_schema_naming_the_field(tmp_path, c
 
 
 def test_figures_drawn_in_worker_processes_are_the_ones_drawn_here(tmp_path, monkeypatch):
+    import os
+
     from stdp_validation.report import render
 
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)  # two workers, even on one core
     directory = build_run(tmp_path / "run")
     specs = render.build_page(load_run(directory)).figures
     assert len(specs) >= 8  # enough for the worker pool

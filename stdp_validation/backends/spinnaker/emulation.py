@@ -59,9 +59,8 @@ def source_ticks(item):
 
 
 def recorded_ticks(spike_times, timestep):
-    """Recorded spike times (ms, as sPyNNaker reports them: tick × dt) back to integer ticks."""
-    step = fixedpoint.timestep_us(timestep) / 1000.0
-    return [np.rint(np.asarray(times, dtype=float) / step).astype(np.int64).tolist() for times in spike_times]
+    """Recorded spike trains (ms, as sPyNNaker reports them: tick × dt) back to integer ticks."""
+    return [fixedpoint.post_spike_ticks(times, timestep).tolist() for times in spike_times]
 
 
 def _emulate(item, pre_ticks, post_ticks, images, binary_overrides):

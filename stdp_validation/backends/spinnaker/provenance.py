@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from ...results.observation import add_counters
+
 #: sPyNNaker 1!7.4.1 provenance descriptions → the counter names used in observations
 #: (``population_machine_synapses_provenance.py``, ``population_machine_common.py``,
 #: ``population_synapses_machine_vertex_common.py``,
@@ -73,8 +75,7 @@ def provenance_record(cores, n_cases):
     [lo, n], ``counters``), for cases 0 … n_cases − 1 on post neurons 0 … n_cases − 1."""
     totals, invalid = {}, {}
     for core in cores:
-        for name, value in core["counters"].items():
-            totals[name] = max(totals.get(name, 0), value) if name.startswith("max_") else totals.get(name, 0) + value
+        add_counters(totals, core["counters"])
         reasons = invalid_reasons(core["counters"])
         if reasons:
             low, count = core["post_slice"]

@@ -69,6 +69,7 @@ class Page:
     timings: object
     benchmark: object
     trends: object
+    rehearsal: str
     checks: tuple
     executions: tuple
     sections: tuple
@@ -100,6 +101,7 @@ def build_page(run) -> Page:
         environment=tuple(environment_rows(run)), version_columns=tuple(VERSION_COLUMNS),
         timesteps=tuple(timesteps(run)), protocols=protocols, seed=seed,
         cross=cross, defects=tuple(defects), defect_hits=hits, timings=timings, benchmark=benchmark_view(run), trends=trends,
+        rehearsal=run.rehearsal,
         checks=checks, executions=kinds, sections=tuple(sections), figures=tuple(names.specs),
     )
 

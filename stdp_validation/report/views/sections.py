@@ -154,7 +154,8 @@ def trends_view(run, names):
         worst.append((label, tuple(w)))
         seconds.append((label, tuple(t)))
     for counter in counters:
-        counts.append((counter, tuple(sum(c.get(counter, 0) for c in (n.get("counters") or {}).values())
+        combine = max if counter.startswith("max_") else sum
+        counts.append((counter, tuple(combine([c.get(counter, 0) for c in (n.get("counters") or {}).values()] or [0])
                                       for n in run.trends)))
     panel = TrendsPanel(nights, tuple(worst), tuple(seconds), tuple(counts))
     figure = names.add("trends", "trends", [panel], "worst error over tolerance, seconds and counters per night")

@@ -21,8 +21,6 @@ from .aplx import parse_aplx
 from .locate import LOCATOR_VERSION, Located, LocateError, locate_cached
 from ..provenance import invalid_reasons
 
-#: Counters that invalidate every case on a core when non-zero, with the reason.
-
 
 @lru_cache(maxsize=None)
 def pinned_addresses():

@@ -384,8 +384,9 @@ class SynapseEmulator:
         if not done:
             failed = m.read_u32(self.status)
             tick_, cell = (None, None) if ticks is None else (int(ticks[failed]), int(cells[failed]))
+            # The driver returns 0 only when synapses_process_synaptic_row does, i.e. for a row (PRE record).
             raise EmulationFault(self.record["binary"], "synapses_process_synaptic_row", tick_, "failed",
-                                 f"returned false for pre cell {cell}")
+                                 f"returned false for the row of pre cell {cell} (record {failed} of the {what} batch)")
 
     def run(self, events, batch_size=4096):
         """Process ``events`` (:class:`Events`, in order, ticks non-decreasing across calls)
