@@ -13,7 +13,6 @@ import base64
 import datetime as _dt
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -86,21 +85,6 @@ class RenderedFigure:
     problem: str = ""
 
 
-def _write_bytes_atomic(path, data):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _draw_png(spec):
     """(PNG bytes, None) or (None, problem) for one spec (runs in a worker process)."""
     try:
@@ -150,7 +134,7 @@ def draw_figures(specs, directory):
         if data is None:
             rendered[spec.name] = RenderedFigure(spec.name, file, spec.alt, None, problem)
             continue
-        _write_bytes_atomic(directory / f"{spec.name}.png", data)
+        write_atomic(directory / f"{spec.name}.png", data)
         uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
         rendered[spec.name] = RenderedFigure(spec.name, file, spec.alt, uri)
     return rendered

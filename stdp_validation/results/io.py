@@ -56,7 +56,8 @@ def json_text(data, indent=None):
 
 
 def write_atomic(path, text):
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file and an atomic rename.
+    """Write ``text`` (``str``: UTF-8; ``bytes``: as is) to ``path`` through a temporary file
+    and an atomic rename.
 
     The file gets the permissions of a normally created file (0666 minus the umask), not the
     private 0600 of the temporary file.
@@ -65,8 +66,9 @@ def write_atomic(path, text):
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        data = text if isinstance(text, bytes) else text.encode("utf-8")
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         umask = os.umask(0)
