@@ -161,6 +161,10 @@ def test_a_protocol_too_large_for_the_machine_is_refused_with_an_estimate():
         (["--backend", "neuron"], ["backend", "'neuron'", "brian2", "nest"]),
         (["--protocol", "stdp"], ["protocol", "'stdp'", "window"]),
         (["--rule", "triplet"], ["rule", "'triplet'", "pair-additive"]),
+        (["--backend", "nest[spike_precision]"], ["backend 'nest[spike_precision]'", "must be key=value"]),
+        (["--backend", "nest[spike_precision=off_grid"], ["expected name[key=value,...]"]),
+        (["--backend", "nest[spike_precision=ongrid]"], ["spike_precision must be one of", "'ongrid'"]),
+        (["--backend", "nest[colour=red]"], ["backend 'nest'", "colour"]),
         (["revalidate", "does/not/exist.json"], ["does/not/exist.json", "does not exist"]),
     ],
 )

@@ -17,7 +17,30 @@ BACKENDS = {
     "spinnaker": "stdp_validation.backends.spinnaker:SpinnakerBackend",
 }
 
-DEFAULT_BACKENDS = ("brian2", "nest", "spinnaker")
+#: What the main job runs: NEST in both spike precisions (on_grid, this suite's choice, and
+#: off_grid, PyNN's default), Brian2, and SpiNNaker.
+DEFAULT_BACKENDS = ("brian2", "nest", "nest[spike_precision=off_grid]", "spinnaker")
+
+
+def parse_backend(spec):
+    """``(name, options)`` of a backend spec: a name, or a label ``name[key=value,...]`` as
+    results carry them (e.g. ``nest[spike_precision=off_grid]``); ``True``/``False`` become
+    booleans, other values stay text. Raises :class:`ParameterError` for a malformed spec."""
+    if not isinstance(spec, str):
+        raise ParameterError(f"backend must be a name or name[key=value,...]; got {spec!r}")
+    name, _, rest = spec.partition("[")
+    options = {}
+    if rest:
+        if not rest.endswith("]") or len(rest) < 2:
+            raise ParameterError(f"backend {spec!r}: expected name[key=value,...]")
+        for item in rest[:-1].split(","):
+            key, equals, value = item.partition("=")
+            if not equals or not key.strip() or not value.strip():
+                raise ParameterError(f"backend {spec!r}: option {item!r} must be key=value")
+            value = value.strip()
+            options[key.strip()] = {"True": True, "False": False}.get(value, value)
+    backend_class(name)  # a known name, else the error lists them
+    return name, options
 
 
 def backend_class(name):
@@ -63,7 +86,7 @@ def board_options(backends, cfg_option=None):
     """Backend options for a run of ``backends`` (``None``: the defaults): the board cfg, if
     any, for the board backend. A cfg given without that backend selected is an error, not
     silently ignored."""
-    selected = backends or DEFAULT_BACKENDS
+    selected = [parse_backend(spec)[0] for spec in (backends or DEFAULT_BACKENDS)]
     if BOARD_BACKEND not in selected:
         if cfg_option:
             raise ParameterError(f"--spinnaker-cfg {cfg_option!r} is given but no SpiNNaker backend is selected "

@@ -45,6 +45,17 @@ def _masked_delay(observation):
     return (np.asarray(ticks) >> int(bits)) != 0
 
 
+def _late_pre_stamps(observation):
+    """NEST off_grid: cases with a presynaptic spike stdp_synapse used one step later than
+    PyNN recorded it (the backend reads the stamps: ``provenance["late_pre_stamps"]``)."""
+    late = (observation.provenance or {}).get("late_pre_stamps") or {}
+    flags = np.zeros(len(observation.protocol.cases), dtype=bool)
+    for case in late:
+        if 0 <= int(case) < len(flags):
+            flags[int(case)] = True
+    return flags
+
+
 KNOWN_DEFECTS = (
     KnownDefect(
         id="brian2-multiplicative-ignored",
@@ -104,6 +115,19 @@ KNOWN_DEFECTS = (
         "alpha·lambda·Wmax, which is 0 when lambda = 0 (pyNN/nest/standardmodels/synapses.py).",
         reproducer="tests/backends/test_known_defects.py::test_nest_depression_with_zero_a_plus",
         applies=lambda observation: observation.rule.timing.A_plus == 0 and observation.rule.timing.A_minus != 0,
+    ),
+    KnownDefect(
+        id="pynn-nest-off-grid-late-stamp",
+        backend="nest",
+        title="pyNN.nest with spike_precision='off_grid': a presynaptic spike requested on the grid can be used "
+        "by stdp_synapse one time step later than PyNN records it",
+        evidence="PyNN 0.13.0 pyNN/nest/cells.py passes spike_times − min_delay to NEST's spike_generator in floating "
+        "point; NEST 3.10 Time::fromstamp rounds the result up with an exact comparison, so e.g. 64.4 − 0.1 can be "
+        "stamped at step 645 with offset h; parrot_neuron_ps forwards step and offset, PyNN records 64.4, and "
+        "stdp_synapse pairs with the stamp 64.5 (error 9e-5 in one pairing). The backend records the stamps "
+        "(spike_recorder, time_in_steps) and marks each case that has such a spike.",
+        reproducer="tests/backends/test_known_defects.py::test_nest_off_grid_uses_the_recorded_presynaptic_time",
+        applies=_late_pre_stamps,
     ),
 )
 

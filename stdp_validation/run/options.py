@@ -25,7 +25,8 @@ class Option:
 
 BACKEND = Option(("--backend",), {
     "action": "append", "metavar": "NAME",
-    "help": f"backend to run, repeatable; one of {', '.join(sorted(BACKENDS))} (default: {', '.join(DEFAULT_BACKENDS)})",
+    "help": f"backend to run, repeatable; one of {', '.join(sorted(BACKENDS))}, optionally with options as in "
+            f"results, e.g. 'nest[spike_precision=off_grid]' (default: {', '.join(DEFAULT_BACKENDS)})",
 })
 PROTOCOL = Option(("--protocol",), {
     "action": "append", "metavar": "NAME",

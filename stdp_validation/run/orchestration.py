@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..backends import DEFAULT_BACKENDS, backend_class, get_backend, unavailable_reason
+from ..backends import DEFAULT_BACKENDS, get_backend, parse_backend, unavailable_reason
 from ..errors import ParameterError
 from ..protocols import PROTOCOL_FAMILIES, PROTOCOL_PARAMETERS, PROTOCOLS, get_protocols, get_rule
 from ..results.compare import evaluate
@@ -147,10 +147,8 @@ def plan_validation(backends=None, protocols=None, *, rule=None, seed=None, back
     take them (:data:`~stdp_validation.protocols.PROTOCOL_PARAMETERS`). Raises
     :class:`ParameterError` for unknown names or bad options.
     """
-    backends = list(dict.fromkeys(backends or DEFAULT_BACKENDS))
+    specs = [parse_backend(spec) for spec in dict.fromkeys(backends or DEFAULT_BACKENDS)]
     names = list(dict.fromkeys(protocols or DEFAULT_PROTOCOLS))
-    for name in backends:
-        backend_class(name)
     takes_weight = set()
     built = {}
     for name in names:
@@ -166,12 +164,17 @@ def plan_validation(backends=None, protocols=None, *, rule=None, seed=None, back
                  for name, p in built.items()}
     options = backend_options or {}
     runners, skipped, unsupported = {}, {}, []
-    for name in backends:
+    for name, spec_options in specs:
         reason = unavailable_reason(name)
         if reason:
             skipped[name] = reason
             continue
-        backend = get_backend(name, **options.get(name, {}))
+        try:
+            backend = get_backend(name, **{**options.get(name, {}), **spec_options})
+        except TypeError as error:  # an option the backend does not have
+            raise ParameterError(f"backend {name!r}: {error}") from None
+        if backend.label in runners:
+            continue  # the same backend and options given twice
         runners[backend.label] = backend
         for protocol in built.values():
             reason = backend.supports(protocol.rule, protocol)

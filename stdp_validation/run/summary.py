@@ -63,22 +63,25 @@ def summary_table(run):
     """Plain-text table: one row per result with its status and counts, then the headline."""
     names = [r.protocol for r in run.results] + [e.protocol for e in run.errors] + [u["protocol"] for u in run.unsupported]
     w = max([10] + [len(n) for n in names])
-    header = (f"{'protocol':<{w}} {'backend':<16} {'rule':<20} {'status':<12} {'cases':>5} {'passed':>6} "
+    labels = [r.backend_label for r in run.results] + [e.backend for e in run.errors] + list(run.skipped) + \
+        [u["backend"] for u in run.unsupported]
+    b = max([16] + [len(label) for label in labels])
+    header = (f"{'protocol':<{w}} {'backend':<{b}} {'rule':<20} {'status':<12} {'cases':>5} {'passed':>6} "
               f"{'failed':>6} {'defects':>7} {'not run':>7} {'checks':>9} {'worst err/tol':>13}")
     lines = [header, "-" * len(header)]
     for result in run.results:
         counts = result.counts
         lines.append(
-            f"{result.protocol:<{w}} {result.backend_label:<16} {result.rule:<20} {result.status.value:<12} "
+            f"{result.protocol:<{w}} {result.backend_label:<{b}} {result.rule:<20} {result.status.value:<12} "
             f"{len(result.verdicts):>5} {counts['pass']:>6} {counts['fail']:>6} {counts['known_defect']:>7} "
             f"{counts['not_run']:>7} {_checks_cell(result):>9} {_ratio_cell(result.worst_error_ratio):>13}"
         )
     for error in run.errors:
-        lines.append(f"{error.protocol:<{w}} {error.backend:<16} ERROR {error.error}")
+        lines.append(f"{error.protocol:<{w}} {error.backend:<{b}} ERROR {error.error}")
     for backend, reason in run.skipped.items():
-        lines.append(f"{'(all)':<{w}} {backend:<16} SKIPPED {reason}")
+        lines.append(f"{'(all)':<{w}} {backend:<{b}} SKIPPED {reason}")
     for entry in run.unsupported:
-        lines.append(f"{entry['protocol']:<{w}} {entry['backend']:<16} NOT SUPPORTED {entry['reason']}")
+        lines.append(f"{entry['protocol']:<{w}} {entry['backend']:<{b}} NOT SUPPORTED {entry['reason']}")
     for label, note in getattr(run, "backend_notes", {}).items():
         if note.get("execution") != "simulated":
             lines.append(note["note"])
