@@ -25,6 +25,7 @@ import datetime as _dt
 import re
 from pathlib import Path
 
+from ..backends import BOARD_BACKEND
 from ..errors import ParameterError
 from ..results.io import read_json, write_json_atomic
 from ..results.observation import add_counters
@@ -188,7 +189,7 @@ def trends(archive):
     return series
 
 
-def run_nightly(archive, *, backends=("spinnaker",), backend_options=None, protocols=None,
+def run_nightly(archive, *, backends=(BOARD_BACKEND,), backend_options=None, protocols=None,
                 slower_factor=DEFAULT_SLOWER_FACTOR, slower_seconds=DEFAULT_SLOWER_SECONDS, keep=None,
                 date=None, progress=None):
     """Run the suite into ``archive/<date>[-N]/``, compare with the previous night; return (folder, comparison).
