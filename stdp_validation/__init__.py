@@ -7,6 +7,7 @@ from .conventions import CONVENTIONS, Conventions, exponential_table_length, res
 from .errors import ParameterError, UnsupportedByBackend
 from .reference import WeightTrajectory, predict_trajectory, predict_weights, stdp_window
 from .rules import (
+    AdditivePotentiationMultiplicativeDepression,
     AdditiveWeightDependence,
     MultiplicativeWeightDependence,
     SpikeNearestPairRule,
@@ -18,6 +19,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CONVENTIONS",
+    "AdditivePotentiationMultiplicativeDepression",
     "AdditiveWeightDependence",
     "Conventions",
     "MultiplicativeWeightDependence",

@@ -120,6 +120,9 @@ class Conventions:
     coincidence_tolerance
         Times closer than this (ms) count as simultaneous; times are compared on this grid.
         NEST's ``stdp_eps`` is 1e-6 ms.
+    weight_dependences
+        Names of the weight-dependence classes the backend implements (``None``: all of
+        :mod:`~stdp_validation.rules`).
     backprop_delay
         ``False``: the connection delay plays no part in STDP: postsynaptic spikes are not
         shifted by the dendritic delay and presynaptic spikes not by an axonal one, so the
@@ -147,6 +150,7 @@ class Conventions:
     coincidence_tolerance: float = 1e-6
     description: str = ""
     backprop_delay: bool = True
+    weight_dependences: Optional[tuple] = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -168,6 +172,8 @@ class Conventions:
             "coincidence_tolerance", self.coincidence_tolerance, low=0.0, low_inclusive=False, unit="ms"
         )
         object.__setattr__(self, "coincidence_tolerance", tolerance)
+        if self.weight_dependences is not None:
+            object.__setattr__(self, "weight_dependences", tuple(self.weight_dependences))
         if not isinstance(self.backprop_delay, bool):
             raise ParameterError(f"backprop_delay must be True or False; got {self.backprop_delay!r}")
         if self.timestep is not None:
@@ -183,8 +189,9 @@ class Conventions:
             )
 
     def amplitude_gain(self, rule):
-        """The factor an additive rule's A± is multiplied by: w_max (``amplitude_scaling="w_max"``)
-        or 1 (``"absolute"``); ``None`` for weight-dependent rules, which scale by the weight."""
+        """The factor an additive half's A± is multiplied by: w_max (``amplitude_scaling="w_max"``)
+        or 1 (``"absolute"``); ``None`` for the multiplicative rule, which scales by the weight
+        (the mixed rule's additive potentiation takes the gain, its depression the weight)."""
         if rule.is_multiplicative:
             return None
         return rule.weight.w_max if self.amplitude_scaling == "w_max" else 1.0
@@ -252,6 +259,7 @@ _SPINNAKER = Conventions(
     post_at_zero_potentiates=False,
     events_at_t_stop_processed=False,
     description="sPyNNaker 1!7.4.1 event semantics in float64 (no fixed-point arithmetic)",
+    weight_dependences=("AdditiveWeightDependence", "MultiplicativeWeightDependence"),
 )
 
 #: Each backend's declared conventions, by name. The ``nest_nn_*`` entries are NEST's other

@@ -25,6 +25,7 @@ import numpy as np
 from .errors import ParameterError, check_finite
 from .trains import check_spike_train
 from .rules import (
+    AdditivePotentiationMultiplicativeDepression,
     AdditiveWeightDependence,
     MultiplicativeWeightDependence,
     SpikeNearestPairRule,
@@ -486,4 +487,6 @@ RULES = {
     "pair-additive": DEFAULT_RULE,
     "pair-multiplicative": STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.012), MultiplicativeWeightDependence(0.0, 2.0)),
     "nearest-additive": STDPRule(SpikeNearestPairRule(20.0, 20.0, 0.01, 0.012), AdditiveWeightDependence(0.0, 2.0)),
+    "pair-addpot-muldep": STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.012),
+                                   AdditivePotentiationMultiplicativeDepression(0.0, 2.0)),
 }

@@ -334,23 +334,25 @@ def _run_block(problem, record):
     beta = np.zeros((n_synapses, width))
     a_plus = timing.A_plus * potentiation.amount * potentiation.applied
     a_minus = timing.A_minus * depression.amount * depression.applied
+    # Each event is an affine map of w: w + (w_max − w)·a and w − (w − w_min)·b (multiplicative
+    # halves), or w ± gain·a (additive halves; gain = w_max or 1, a backend convention).
+    gain = problem.conventions.amplitude_gain(rule)
     if rule.is_multiplicative:
-        # w + (w_max − w)·a  and  w − (w − w_min)·b, written as affine maps of w.
         alpha[post.rows, post_position] = 1.0 - a_plus
         beta[post.rows, post_position] = a_plus * bounds.w_max
+    else:
+        beta[post.rows, post_position] = gain * a_plus
+    if rule.depression_multiplicative:
         alpha[pre.rows, pre_position] = 1.0 - a_minus
         beta[pre.rows, pre_position] = a_minus * bounds.w_min
-        clip = problem.conventions.clip_multiplicative
     else:
-        gain = problem.conventions.amplitude_gain(rule)
-        beta[post.rows, post_position] = gain * a_plus
         beta[pre.rows, pre_position] = -gain * a_minus
-        clip = True
+    clip = problem.conventions.clip_multiplicative if rule.is_multiplicative else True
     low, high = (bounds.w_min, bounds.w_max) if clip else (-np.inf, np.inf)
 
     weight = problem.initial_weight.astype(float).copy()
     history = np.empty((n_synapses, width)) if record else None
-    multiplicative = rule.is_multiplicative
+    multiplicative = rule.depression_multiplicative
     for column in range(width):
         if multiplicative:
             weight *= alpha[:, column]
@@ -461,13 +463,14 @@ def stdp_window(lags, rule, conventions, *, initial_weight=None):
     if not np.isfinite(lags).all():
         raise ParameterError("lags must be finite numbers of ms; got a NaN or infinite value")
     timing, bounds = rule.timing, rule.weight
-    if rule.is_multiplicative:
+    gain_plus = gain_minus = conv.amplitude_gain(rule)
+    if rule.depression_multiplicative:
         w0 = (bounds.w_min + bounds.w_max) / 2 if initial_weight is None else check_finite(
             "initial_weight", initial_weight, low=bounds.w_min, high=bounds.w_max
         )
-        gain_plus, gain_minus = bounds.w_max - w0, w0 - bounds.w_min
-    else:
-        gain_plus = gain_minus = conv.amplitude_gain(rule)
+        gain_minus = w0 - bounds.w_min
+        if rule.is_multiplicative:
+            gain_plus = bounds.w_max - w0
     zero = np.abs(lags) <= conv.coincidence_tolerance
     ltp = gain_plus * timing.A_plus * _decay(lags, timing.tau_plus, conv)
     ltd = -gain_minus * timing.A_minus * _decay(lags, timing.tau_minus, conv)

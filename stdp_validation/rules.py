@@ -73,9 +73,16 @@ class MultiplicativeWeightDependence(_Bounds):
     """Potentiation ∝ (w_max − w), depression ∝ (w − w_min)."""
 
 
+@dataclass(frozen=True)
+class AdditivePotentiationMultiplicativeDepression(_Bounds):
+    """Potentiation independent of the weight (as the additive rule), depression ∝ (w − w_min)
+    (as the multiplicative rule); clipped to [w_min, w_max] (van Rossum, Bi & Turrigiano 2000)."""
+
+
 TIMING_DEPENDENCES = {cls.__name__: cls for cls in (SpikePairRule, SpikeNearestPairRule)}
 WEIGHT_DEPENDENCES = {
-    cls.__name__: cls for cls in (AdditiveWeightDependence, MultiplicativeWeightDependence)
+    cls.__name__: cls
+    for cls in (AdditiveWeightDependence, MultiplicativeWeightDependence, AdditivePotentiationMultiplicativeDepression)
 }
 
 
@@ -84,7 +91,7 @@ class STDPRule:
     """A timing dependence combined with a weight dependence, as PyNN's ``STDPMechanism``."""
 
     timing: SpikePairRule | SpikeNearestPairRule = field(default_factory=SpikePairRule)
-    weight: AdditiveWeightDependence | MultiplicativeWeightDependence = field(
+    weight: AdditiveWeightDependence | MultiplicativeWeightDependence | AdditivePotentiationMultiplicativeDepression = field(
         default_factory=AdditiveWeightDependence
     )
 
@@ -104,12 +111,19 @@ class STDPRule:
 
     @property
     def is_multiplicative(self) -> bool:
+        """Both halves scale with the weight (``MultiplicativeWeightDependence``)."""
         return isinstance(self.weight, MultiplicativeWeightDependence)
+
+    @property
+    def depression_multiplicative(self) -> bool:
+        """Depression ∝ (w − w_min): the multiplicative rule and the mixed one."""
+        return isinstance(self.weight, (MultiplicativeWeightDependence, AdditivePotentiationMultiplicativeDepression))
 
     @property
     def label(self) -> str:
         timing = "nearest" if self.is_nearest else "pair"
-        weight = "multiplicative" if self.is_multiplicative else "additive"
+        weight = {AdditiveWeightDependence: "additive", MultiplicativeWeightDependence: "multiplicative",
+                  AdditivePotentiationMultiplicativeDepression: "addpot-muldep"}[type(self.weight)]
         return f"{timing}-{weight}"
 
     def to_dict(self) -> dict:
@@ -146,7 +160,7 @@ def load_rule_file(path):
         A_minus = 0.0025
 
         [weight]
-        type = "AdditiveWeightDependence"   # or MultiplicativeWeightDependence
+        type = "AdditiveWeightDependence"   # or MultiplicativeWeightDependence, …
         w_min = 0.0                     # nA (current synapses) or µS (conductance synapses)
         w_max = 0.04
 

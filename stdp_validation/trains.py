@@ -120,6 +120,11 @@ def check_supported(rule, conventions, owner=None):
             f"timing=SpikeNearestPairRule is not supported by {owner} "
             "(this backend has no nearest-neighbour STDP); allowed: SpikePairRule"
         )
+    allowed = conventions.weight_dependences
+    if allowed is not None and type(rule.weight).__name__ not in allowed:
+        raise UnsupportedByBackend(
+            f"weight={type(rule.weight).__name__} is not supported by {owner}; allowed: {', '.join(allowed)}"
+        )
     if rule.weight.w_min != 0 and not conventions.supports_nonzero_w_min:
         raise UnsupportedByBackend(
             f"w_min={rule.weight.w_min!r} is not supported by {owner}; allowed: w_min = 0"

@@ -83,14 +83,15 @@ class NestBackend(PyNNBackend):
         if not rule.is_nearest:
             return super().plastic_synapse(sim, rule, delay, weight)
         t, bounds = rule.timing, rule.weight
-        mu = 1.0 if rule.is_multiplicative else 0.0
+        mu_plus = 1.0 if rule.is_multiplicative else 0.0
+        mu_minus = 1.0 if rule.depression_multiplicative else 0.0
         synapse_class = sim.native_synapse_type(NEAREST_MODELS[self.nearest])
         return synapse_class(
             weight=1000.0 * weight,  # native units: pA (nS), read back ×0.001 by PyNN
             delay=delay,
             tau_plus=t.tau_plus,
             tau_minus=t.tau_minus,
-            **{"lambda": t.A_plus, "alpha": t.A_minus / t.A_plus, "mu_plus": mu, "mu_minus": mu},
+            **{"lambda": t.A_plus, "alpha": t.A_minus / t.A_plus, "mu_plus": mu_plus, "mu_minus": mu_minus},
             Wmax=1000.0 * bounds.w_max,
         )
 

@@ -60,11 +60,12 @@ KNOWN_DEFECTS = (
     KnownDefect(
         id="brian2-multiplicative-ignored",
         backend="brian2",
-        title="pyNN.brian2 applies the additive rule when MultiplicativeWeightDependence is requested",
+        title="pyNN.brian2 applies the additive rule when MultiplicativeWeightDependence or "
+        "AdditivePotentiationMultiplicativeDepression is requested",
         evidence="pyNN/brian2/standardmodels/synapses.py STDPMechanism has fixed additive equations; the weight "
         "dependence classes only translate w_min and w_max. Weights are bit-identical to the additive rule.",
         reproducer="tests/backends/test_known_defects.py::test_brian2_multiplicative_weight_dependence",
-        applies=lambda observation: observation.rule.is_multiplicative,
+        applies=lambda observation: observation.rule.depression_multiplicative,
     ),
     KnownDefect(
         id="brian2-negative-amplitude-bounds",

@@ -14,12 +14,14 @@ import numpy as np
 import pytest
 
 from stdp_validation import (
+    AdditivePotentiationMultiplicativeDepression,
     CONVENTIONS,
     AdditiveWeightDependence,
     MultiplicativeWeightDependence,
     SpikeNearestPairRule,
     SpikePairRule,
     STDPRule,
+    UnsupportedByBackend,
     predict_trajectory,
     predict_weights,
     stdp_window,
@@ -277,6 +279,26 @@ def test_multiplicative_rule_scales_with_distance_to_the_bounds():
     w1 = 0.5 + (2.0 - 0.5) * 0.1 * exp(-6 / 20)  # post 105 seen at 106 vs pre 100
     w2 = w1 - w1 * 0.2 * exp(-94 / 20)  # trailing pre 200
     assert predict([100, 200], [105], rule, "nest") == pytest.approx(w2, abs=EXACT)
+
+
+def test_additive_potentiation_multiplicative_depression():
+    # NEST μ+ = 0, μ− = 1 (stdp_synapse.h facilitate/depress): potentiation A_plus·w_max·K,
+    # depression (w − w_min)·A_minus·K; pyNN.brian2 would run the additive rule instead.
+    rule = STDPRule(SpikePairRule(TAU, TAU, 0.1, 0.2), AdditivePotentiationMultiplicativeDepression(0.0, 2.0))
+    w1 = 0.5 + 0.1 * 2.0 * exp(-6 / 20)  # post 105 seen at 106 vs pre 100: additive, × w_max
+    w2 = w1 - w1 * 0.2 * exp(-94 / 20)  # trailing pre 200: multiplicative depression
+    assert predict([100, 200], [105], rule, "nest") == pytest.approx(w2, abs=EXACT)
+    # the window: Δw+ as the additive rule, Δw− as the multiplicative rule at w0
+    (plus, minus) = stdp_window([10.0, -10.0], rule, "nest", initial_weight=0.5)
+    assert plus == pytest.approx(0.1 * 2.0 * exp(-10 / 20), abs=EXACT)
+    assert minus == pytest.approx(-0.2 * 0.5 * exp(-10 / 20), abs=EXACT)
+    assert rule.label == "pair-addpot-muldep" and not rule.is_multiplicative and rule.depression_multiplicative
+
+
+def test_spinnaker_has_no_mixed_weight_dependence():
+    rule = STDPRule(SpikePairRule(), AdditivePotentiationMultiplicativeDepression(0.0, 1.0))
+    with pytest.raises(UnsupportedByBackend, match="AdditivePotentiationMultiplicativeDepression is not supported"):
+        predict([100], [105], rule, "spinnaker")
 
 
 def test_spinnaker_multiplicative_does_not_clip():

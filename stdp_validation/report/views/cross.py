@@ -134,13 +134,6 @@ def agreement_rows(groups):
     return rows
 
 
-def _gain(rule, conventions):
-    """What multiplies A± of an additive rule: w_max or 1 (``None`` for multiplicative rules)."""
-    if rule.is_multiplicative:
-        return None
-    return rule.weight.w_max if conventions.amplitude_scaling == "w_max" else 1.0
-
-
 def _signed(value):
     return f"{'−' if value < 0 else '+'} {abs(value):g}"
 
@@ -171,11 +164,11 @@ def conventions_table(run):
     parts, multiplicative = [], False
     for parameters, protocols in rules.values():
         other = STDPRule.from_dict(parameters)
-        if other.is_multiplicative:
+        if other.depression_multiplicative:
             multiplicative = True
             continue
-        peaks = ", ".join(f"{label} {other.timing.A_plus * _gain(other, c):.4g} / "
-                          f"{-other.timing.A_minus * _gain(other, c):.4g}" for label, c in zip(labels, convs))
+        peaks = ", ".join(f"{label} {other.timing.A_plus * c.amplitude_gain(other):.4g} / "
+                          f"{-other.timing.A_minus * c.amplitude_gain(other):.4g}" for label, c in zip(labels, convs))
         parts.append(f"rule {other.label} ({', '.join(dict.fromkeys(protocols))}; A⁺ = {other.timing.A_plus:g}, "
                      f"A⁻ = {other.timing.A_minus:g}, w_max = {other.weight.w_max:g}): peak Δw⁺ / Δw⁻ {peaks}")
     if multiplicative:
@@ -192,7 +185,7 @@ def conventions_table(run):
             timing.append(f"{label}: every spike changes the weight when the synapse sees it")
             continue
         text = f"{label}: potentiation shows only at the next pre spike"
-        gain = _gain(rule, c)
+        gain = None if rule.depression_multiplicative else c.amplitude_gain(rule)
         if gap is not None and gain is not None:
             depression = rule.timing.A_minus * gain * math.exp(-gap / rule.timing.tau_minus)
             text += (f"; the suite adds a trailing pre spike {gap:g} ms after each case's last spike, whose own "
