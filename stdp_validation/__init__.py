@@ -9,6 +9,7 @@ from .reference import WeightTrajectory, predict_trajectory, predict_weights, st
 from .rules import (
     AdditivePotentiationMultiplicativeDepression,
     AdditiveWeightDependence,
+    GutigWeightDependence,
     MultiplicativeWeightDependence,
     SpikeNearestPairRule,
     SpikePairRule,
@@ -22,6 +23,7 @@ __all__ = [
     "AdditivePotentiationMultiplicativeDepression",
     "AdditiveWeightDependence",
     "Conventions",
+    "GutigWeightDependence",
     "MultiplicativeWeightDependence",
     "ParameterError",
     "STDPRule",

@@ -192,7 +192,7 @@ class Conventions:
         """The factor an additive half's A± is multiplied by: w_max (``amplitude_scaling="w_max"``)
         or 1 (``"absolute"``); ``None`` for the multiplicative rule, which scales by the weight
         (the mixed rule's additive potentiation takes the gain, its depression the weight)."""
-        if rule.is_multiplicative:
+        if rule.is_multiplicative or rule.is_gutig:
             return None
         return rule.weight.w_max if self.amplitude_scaling == "w_max" else 1.0
 
@@ -240,6 +240,9 @@ _BRIAN2 = Conventions(
     presynaptic_rounding="nearest",
     events_at_t_stop_processed=False,
     description="pyNN.brian2 STDPMechanism",
+    # pyNN.brian2 raises AttributeError for GutigWeightDependence (no mu_plus in its equations).
+    weight_dependences=("AdditiveWeightDependence", "MultiplicativeWeightDependence",
+                        "AdditivePotentiationMultiplicativeDepression"),
 )
 
 _SPINNAKER = Conventions(

@@ -27,6 +27,7 @@ from .trains import check_spike_train
 from .rules import (
     AdditivePotentiationMultiplicativeDepression,
     AdditiveWeightDependence,
+    GutigWeightDependence,
     MultiplicativeWeightDependence,
     SpikeNearestPairRule,
     SpikePairRule,
@@ -489,4 +490,5 @@ RULES = {
     "nearest-additive": STDPRule(SpikeNearestPairRule(20.0, 20.0, 0.01, 0.012), AdditiveWeightDependence(0.0, 2.0)),
     "pair-addpot-muldep": STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.012),
                                    AdditivePotentiationMultiplicativeDepression(0.0, 2.0)),
+    "pair-gutig": STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.012), GutigWeightDependence(0.0, 2.0, 0.3, 0.7)),
 }

@@ -337,6 +337,9 @@ def _run_block(problem, record):
     # Each event is an affine map of w: w + (w_max − w)·a and w − (w − w_min)·b (multiplicative
     # halves), or w ± gain·a (additive halves; gain = w_max or 1, a backend convention).
     gain = problem.conventions.amplitude_gain(rule)
+    if rule.is_gutig:
+        return _run_gutig(problem, potentiation, depression, pre, post, pre_position, post_position, width, a_plus,
+                          a_minus, record)
     if rule.is_multiplicative:
         alpha[post.rows, post_position] = 1.0 - a_plus
         beta[post.rows, post_position] = a_plus * bounds.w_max
@@ -363,6 +366,12 @@ def _run_block(problem, record):
     if not record:
         return weight, None
 
+    return weight, _trajectories(potentiation, depression, pre, post, pre_position, post_position, history)
+
+
+def _trajectories(potentiation, depression, pre, post, pre_position, post_position, history):
+    """One :class:`WeightTrajectory` per synapse from the weight after every event column."""
+    n_synapses, width = history.shape
     applied = np.zeros((n_synapses, width), dtype=bool)
     times = np.full((n_synapses, width), np.nan)
     kinds = np.zeros((n_synapses, width), dtype=np.int8)
@@ -372,11 +381,34 @@ def _run_block(problem, record):
     times[pre.rows, pre_position] = depression.visible_time
     kinds[post.rows, post_position] = POTENTIATION
     kinds[pre.rows, pre_position] = DEPRESSION
-    trajectories = [
-        WeightTrajectory(times[row, applied[row]], history[row, applied[row]], kinds[row, applied[row]])
-        for row in range(n_synapses)
-    ]
-    return weight, trajectories
+    return [WeightTrajectory(times[row, applied[row]], history[row, applied[row]], kinds[row, applied[row]])
+            for row in range(n_synapses)]
+
+
+def _run_gutig(problem, potentiation, depression, pre, post, pre_position, post_position, width, a_plus, a_minus,
+               record):
+    """The weight stage for Gütig's rule, which is not affine in w: per event column,
+    w + A+·S·((w_max − w)/S)^μ+ or w − A−·S·((w − w_min)/S)^μ−, S = w_max − w_min, then the
+    clip to [w_min, w_max] (NEST stdp_synapse ``facilitate_`` / ``depress_`` with Wmax = S)."""
+    bounds, n_synapses = problem.rule.weight, len(problem.pre)
+    span = bounds.w_max - bounds.w_min
+    up = np.zeros((n_synapses, width))
+    down = np.zeros((n_synapses, width))
+    up[post.rows, post_position] = a_plus
+    down[pre.rows, pre_position] = a_minus
+    weight = problem.initial_weight.astype(float).copy()
+    history = np.empty((n_synapses, width)) if record else None
+    for column in range(width):
+        if span > 0:
+            room = np.clip((bounds.w_max - weight) / span, 0.0, None)
+            held = np.clip((weight - bounds.w_min) / span, 0.0, None)
+            weight = weight + span * (up[:, column] * room ** bounds.mu_plus - down[:, column] * held ** bounds.mu_minus)
+        np.clip(weight, bounds.w_min, bounds.w_max, out=weight)
+        if record:
+            history[:, column] = weight
+    if not record:
+        return weight, None
+    return weight, _trajectories(potentiation, depression, pre, post, pre_position, post_position, history)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -464,7 +496,14 @@ def stdp_window(lags, rule, conventions, *, initial_weight=None):
         raise ParameterError("lags must be finite numbers of ms; got a NaN or infinite value")
     timing, bounds = rule.timing, rule.weight
     gain_plus = gain_minus = conv.amplitude_gain(rule)
-    if rule.depression_multiplicative:
+    if rule.is_gutig:
+        w0 = (bounds.w_min + bounds.w_max) / 2 if initial_weight is None else check_finite(
+            "initial_weight", initial_weight, low=bounds.w_min, high=bounds.w_max
+        )
+        span = bounds.w_max - bounds.w_min
+        gain_plus = span * ((bounds.w_max - w0) / span) ** bounds.mu_plus if span > 0 else 0.0
+        gain_minus = span * ((w0 - bounds.w_min) / span) ** bounds.mu_minus if span > 0 else 0.0
+    elif rule.depression_multiplicative:
         w0 = (bounds.w_min + bounds.w_max) / 2 if initial_weight is None else check_finite(
             "initial_weight", initial_weight, low=bounds.w_min, high=bounds.w_max
         )

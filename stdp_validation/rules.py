@@ -79,10 +79,26 @@ class AdditivePotentiationMultiplicativeDepression(_Bounds):
     (as the multiplicative rule); clipped to [w_min, w_max] (van Rossum, Bi & Turrigiano 2000)."""
 
 
+@dataclass(frozen=True)
+class GutigWeightDependence(_Bounds):
+    """Potentiation ∝ ((w_max − w)/S)^μ+, depression ∝ ((w − w_min)/S)^μ−, S = w_max − w_min;
+    μ = 0 is the additive rule, μ = 1 the multiplicative one (Gütig et al. 2003, J Neurosci
+    23:3697). ``mu_plus``, ``mu_minus`` ≥ 0, dimensionless."""
+
+    mu_plus: float = 0.5
+    mu_minus: float = 0.5
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("mu_plus", "mu_minus"):
+            object.__setattr__(self, name, check_finite(name, getattr(self, name), low=0.0))
+
+
 TIMING_DEPENDENCES = {cls.__name__: cls for cls in (SpikePairRule, SpikeNearestPairRule)}
 WEIGHT_DEPENDENCES = {
     cls.__name__: cls
-    for cls in (AdditiveWeightDependence, MultiplicativeWeightDependence, AdditivePotentiationMultiplicativeDepression)
+    for cls in (AdditiveWeightDependence, MultiplicativeWeightDependence, AdditivePotentiationMultiplicativeDepression,
+                GutigWeightDependence)
 }
 
 
@@ -91,7 +107,8 @@ class STDPRule:
     """A timing dependence combined with a weight dependence, as PyNN's ``STDPMechanism``."""
 
     timing: SpikePairRule | SpikeNearestPairRule = field(default_factory=SpikePairRule)
-    weight: AdditiveWeightDependence | MultiplicativeWeightDependence | AdditivePotentiationMultiplicativeDepression = field(
+    weight: (AdditiveWeightDependence | MultiplicativeWeightDependence | AdditivePotentiationMultiplicativeDepression
+             | GutigWeightDependence) = field(
         default_factory=AdditiveWeightDependence
     )
 
@@ -120,10 +137,20 @@ class STDPRule:
         return isinstance(self.weight, (MultiplicativeWeightDependence, AdditivePotentiationMultiplicativeDepression))
 
     @property
+    def is_gutig(self) -> bool:
+        return isinstance(self.weight, GutigWeightDependence)
+
+    @property
+    def weight_dependent(self) -> bool:
+        """Some weight change depends on the weight itself (every rule but the additive one)."""
+        return not isinstance(self.weight, AdditiveWeightDependence)
+
+    @property
     def label(self) -> str:
         timing = "nearest" if self.is_nearest else "pair"
         weight = {AdditiveWeightDependence: "additive", MultiplicativeWeightDependence: "multiplicative",
-                  AdditivePotentiationMultiplicativeDepression: "addpot-muldep"}[type(self.weight)]
+                  AdditivePotentiationMultiplicativeDepression: "addpot-muldep",
+                  GutigWeightDependence: "gutig"}[type(self.weight)]
         return f"{timing}-{weight}"
 
     def to_dict(self) -> dict:

@@ -399,6 +399,10 @@ w_max = 0.04
                                              "A_minus": True}, "weight": {"type": "AdditiveWeightDependence",
                                                                           "w_min": 0, "w_max": 1}}),
          ["timing.A_minus must be a number", "True"]),
+        ("rule.toml", GOOD_RULE_FILE.replace("AdditiveWeightDependence", "GutigWeightDependence"),
+         ["weight (GutigWeightDependence)", "missing key(s) mu_plus, mu_minus"]),
+        ("rule.toml", GOOD_RULE_FILE.replace("AdditiveWeightDependence", "GutigWeightDependence")
+         + "mu_plus = -0.5\nmu_minus = 0.5\n", ["mu_plus must be", ">= 0.0", "-0.5"]),
     ],
 )
 def test_bad_rule_files(tmp_path, capsys, name, text, words):

@@ -83,8 +83,11 @@ class NestBackend(PyNNBackend):
         if not rule.is_nearest:
             return super().plastic_synapse(sim, rule, delay, weight)
         t, bounds = rule.timing, rule.weight
-        mu_plus = 1.0 if rule.is_multiplicative else 0.0
-        mu_minus = 1.0 if rule.depression_multiplicative else 0.0
+        if rule.is_gutig:
+            mu_plus, mu_minus = bounds.mu_plus, bounds.mu_minus
+        else:
+            mu_plus = 1.0 if rule.is_multiplicative else 0.0
+            mu_minus = 1.0 if rule.depression_multiplicative else 0.0
         synapse_class = sim.native_synapse_type(NEAREST_MODELS[self.nearest])
         return synapse_class(
             weight=1000.0 * weight,  # native units: pA (nS), read back ×0.001 by PyNN
@@ -98,7 +101,12 @@ class NestBackend(PyNNBackend):
     def connect_plastic(self, sim, pre, post, protocol, initial_weights, receptor):
         rule, delay = protocol.rule, protocol.delay
         if not rule.is_nearest or len(set(initial_weights)) == 1:
-            return super().connect_plastic(sim, pre, post, protocol, initial_weights, receptor)
+            projection = super().connect_plastic(sim, pre, post, protocol, initial_weights, receptor)
+            if rule.is_gutig and not rule.is_nearest:
+                # pyNN.nest drops μ± of GutigWeightDependence (known defect pynn-nest-gutig-mu-dropped);
+                # Projection.set reaches NEST's mu_plus / mu_minus.
+                projection.set(mu_plus=rule.weight.mu_plus, mu_minus=rule.weight.mu_minus)
+            return projection
         # Native models take native units (pA or nS) in Projection.set too; PyNN reads back ×0.001.
         synapse = self.plastic_synapse(sim, rule, delay, rule.weight.w_min)
         projection = sim.Projection(pre, post, sim.OneToOneConnector(), synapse, receptor_type=receptor)

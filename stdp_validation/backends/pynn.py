@@ -22,7 +22,7 @@ import importlib
 import logging
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -124,7 +124,7 @@ class PyNNBackend(Backend):
         return sim.STDPMechanism(
             timing_dependence=sim.SpikePairRule(tau_plus=timing.tau_plus, tau_minus=timing.tau_minus,
                                                 A_plus=timing.A_plus, A_minus=timing.A_minus),
-            weight_dependence=weight_class(w_min=rule.weight.w_min, w_max=rule.weight.w_max),
+            weight_dependence=weight_class(**asdict(rule.weight)),  # PyNN's parameter names
             weight=weight,
             delay=delay,
             dendritic_delay_fraction=self.dendritic_delay_fraction,

@@ -157,6 +157,17 @@ NETWORK_DEFECTS = (
         applies=lambda observation: False,
     ),
     KnownDefect(
+        id="pynn-nest-gutig-mu-dropped",
+        backend="nest",
+        title="pyNN.nest ignores mu_plus and mu_minus of GutigWeightDependence: NEST runs μ+ = μ− = 0.5",
+        evidence="PyNN 0.13.0 pyNN/nest/standardmodels/synapses.py GutigWeightDependence translates only w_max and "
+        "w_min and sets mu_plus, mu_minus as fixed extra parameters; the connection's mu_plus/mu_minus read 0.5 "
+        "whatever was requested. The suite's NEST backend works around it with Projection.set(mu_plus=…, "
+        "mu_minus=…), after which NEST agrees with the reference to 1e-15.",
+        reproducer="tests/backends/test_known_defects.py::test_nest_gutig_weight_dependence_keeps_its_exponents",
+        applies=lambda observation: False,
+    ),
+    KnownDefect(
         id="brian2-spike-source-ignores-timestep",
         backend="brian2",
         title="pyNN.brian2 SpikeSourceArray runs on Brian2's default 0.1 ms clock, not the PyNN timestep",

@@ -196,7 +196,7 @@ def reference_curves(observation):
         span = max(max(lags) - min(lags), 1.0)
         low, high = min(lags) - 0.05 * span, max(lags) + 0.05 * span
         initial = None
-        if observation.rule.depression_multiplicative:
+        if observation.rule.weight_dependent:
             bounds = observation.rule.weight
             initial = float(np.clip(observation.initial_weights[0], bounds.w_min, bounds.w_max))
         negative = np.linspace(min(low, -1e-3), -1e-3, KERNEL_POINTS) if low < 0 else np.zeros(0)

@@ -187,3 +187,27 @@ def test_nest_off_grid_marks_exactly_the_cases_with_a_late_stamp():
 
 
 RULE_FOR_OFF_GRID = STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.012), AdditiveWeightDependence(0.0, 1.0))
+
+
+@pytest.mark.nest
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="pynn-nest-gutig-mu-dropped: pyNN.nest gives NEST mu_plus = mu_minus = 0.5")
+def test_nest_gutig_weight_dependence_keeps_its_exponents():
+    import nest
+    import pyNN.nest as sim
+
+    sim.setup(timestep=0.1, min_delay=1.0)
+    try:
+        pre = sim.Population(2, sim.SpikeSourceArray(spike_times=[[10.0], [20.0]]))
+        post = sim.Population(2, sim.IF_curr_exp())
+        stdp = sim.STDPMechanism(
+            timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.01, A_minus=0.012),
+            weight_dependence=sim.GutigWeightDependence(w_min=0.0, w_max=1.0, mu_plus=0.3, mu_minus=0.7),
+            weight=0.5, delay=1.0)
+        sim.Projection(pre, post, sim.OneToOneConnector(), stdp)
+        connections = nest.GetConnections(pre.node_collection, post.node_collection)
+        mu_plus, mu_minus = connections.get("mu_plus"), connections.get("mu_minus")
+    finally:
+        sim.end()
+        nest.ResetKernel()
+    assert list(mu_plus) == [0.3, 0.3] and list(mu_minus) == [0.7, 0.7]

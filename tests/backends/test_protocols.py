@@ -41,6 +41,13 @@ def test_additive_potentiation_multiplicative_depression_matches_on_nest(stdp_ru
     check(stdp_run("nest", protocol, "pair-addpot-muldep"))
 
 
+@pytest.mark.nest
+@pytest.mark.parametrize("protocol", ["window", "bounds"])
+def test_gutig_matches_on_nest(stdp_run, protocol):
+    # μ+ 0.3, μ− 0.7 reach NEST only through the backend's Projection.set (pynn-nest-gutig-mu-dropped)
+    check(stdp_run("nest", protocol, "pair-gutig"))
+
+
 @pytest.mark.brian2
 def test_brian2_additive_potentiation_multiplicative_depression_is_the_known_defect(stdp_run):
     # pyNN.brian2 runs the additive rule: every case with a depression event differs.

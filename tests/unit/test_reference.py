@@ -17,6 +17,7 @@ from stdp_validation import (
     AdditivePotentiationMultiplicativeDepression,
     CONVENTIONS,
     AdditiveWeightDependence,
+    GutigWeightDependence,
     MultiplicativeWeightDependence,
     SpikeNearestPairRule,
     SpikePairRule,
@@ -293,6 +294,23 @@ def test_additive_potentiation_multiplicative_depression():
     assert plus == pytest.approx(0.1 * 2.0 * exp(-10 / 20), abs=EXACT)
     assert minus == pytest.approx(-0.2 * 0.5 * exp(-10 / 20), abs=EXACT)
     assert rule.label == "pair-addpot-muldep" and not rule.is_multiplicative and rule.depression_multiplicative
+
+
+def test_gutig_rule_scales_with_a_power_of_the_distance_to_the_bounds():
+    # NEST stdp_synapse with mu_plus 0.3, mu_minus 0.7, Wmax = S = w_max − w_min = 2 (w_min 0):
+    # w + A+·S·((w_max − w)/S)^μ+·K, then w − A−·S·(w/S)^μ−·K.
+    rule = STDPRule(SpikePairRule(TAU, TAU, 0.1, 0.2), GutigWeightDependence(0.0, 2.0, mu_plus=0.3, mu_minus=0.7))
+    w1 = 0.5 + 0.1 * 2.0 * ((2.0 - 0.5) / 2.0) ** 0.3 * exp(-6 / 20)
+    w2 = w1 - 0.2 * 2.0 * (w1 / 2.0) ** 0.7 * exp(-94 / 20)
+    assert predict([100, 200], [105], rule, "nest") == pytest.approx(w2, abs=EXACT)
+    # μ = 0 is the additive rule and μ = 1 the multiplicative one, on any trains
+    pre, post = [100, 130, 200, 260], [105, 128, 150, 255]
+    for mu, same in ((0.0, AdditiveWeightDependence), (1.0, MultiplicativeWeightDependence)):
+        gutig = STDPRule(SpikePairRule(TAU, TAU, 0.1, 0.2), GutigWeightDependence(0.0, 2.0, mu, mu))
+        other = STDPRule(SpikePairRule(TAU, TAU, 0.1, 0.2), same(0.0, 2.0))
+        assert predict(pre, post, gutig, "nest") == pytest.approx(predict(pre, post, other, "nest"), abs=1e-14)
+    (plus,) = stdp_window([10.0], rule, "nest", initial_weight=0.5)
+    assert plus == pytest.approx(0.1 * 2.0 * (1.5 / 2.0) ** 0.3 * exp(-10 / 20), abs=EXACT)
 
 
 def test_spinnaker_has_no_mixed_weight_dependence():

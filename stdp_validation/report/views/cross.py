@@ -164,7 +164,7 @@ def conventions_table(run):
     parts, multiplicative = [], False
     for parameters, protocols in rules.values():
         other = STDPRule.from_dict(parameters)
-        if other.depression_multiplicative:
+        if other.weight_dependent:
             multiplicative = True
             continue
         peaks = ", ".join(f"{label} {other.timing.A_plus * c.amplitude_gain(other):.4g} / "
@@ -172,7 +172,8 @@ def conventions_table(run):
         parts.append(f"rule {other.label} ({', '.join(dict.fromkeys(protocols))}; A⁺ = {other.timing.A_plus:g}, "
                      f"A⁻ = {other.timing.A_minus:g}, w_max = {other.weight.w_max:g}): peak Δw⁺ / Δw⁻ {peaks}")
     if multiplicative:
-        parts.append("multiplicative rules scale by (w_max − w) and (w − w_min) on every backend: not affected")
+        parts.append("weight-dependent rules (multiplicative, mixed, Gütig) scale by the distance to the bounds on "
+                     "every backend; the amplitude convention concerns only additive halves")
     rows = [row("amplitude_scaling", (c.amplitude_scaling for c in convs),
                 "additive Δw = A·gain·e^(−|s|/τ), gain w_max or 1: " + "; ".join(parts))]
     crossings = [zero_crossing(c, delay) for c in convs]
@@ -185,7 +186,7 @@ def conventions_table(run):
             timing.append(f"{label}: every spike changes the weight when the synapse sees it")
             continue
         text = f"{label}: potentiation shows only at the next pre spike"
-        gain = None if rule.depression_multiplicative else c.amplitude_gain(rule)
+        gain = None if rule.weight_dependent else c.amplitude_gain(rule)
         if gap is not None and gain is not None:
             depression = rule.timing.A_minus * gain * math.exp(-gap / rule.timing.tau_minus)
             text += (f"; the suite adds a trailing pre spike {gap:g} ms after each case's last spike, whose own "
