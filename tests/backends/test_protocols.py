@@ -48,6 +48,18 @@ def test_gutig_matches_on_nest(stdp_run, protocol):
     check(stdp_run("nest", protocol, "pair-gutig"))
 
 
+@pytest.mark.nest
+@pytest.mark.parametrize("weight", ["gutig", "addpot-muldep"])
+@pytest.mark.parametrize("nearest", sorted(NEAREST_MODELS))
+def test_nest_nearest_models_with_weight_dependent_rules(stdp_run, nearest, weight):
+    from stdp_validation import SpikeNearestPairRule, STDPRule
+    from stdp_validation.protocols import get_rule
+
+    pair = get_rule(f"pair-{weight}")
+    rule = STDPRule(SpikeNearestPairRule(20.0, 20.0, 0.01, 0.012), pair.weight)
+    check(stdp_run("nest", "window", rule, nearest=nearest))
+
+
 @pytest.mark.brian2
 def test_brian2_additive_potentiation_multiplicative_depression_is_the_known_defect(stdp_run):
     # pyNN.brian2 runs the additive rule: every case with a depression event differs.

@@ -228,7 +228,7 @@ def test_window_zero_crossings_and_cross_backend_conventions(report):
         assert f"{backend} 0.02 / -0.024" in window_rule
     assert f"{EMULATED} 0.01 / -0.012" in window_rule
     assert "nest 2.5 / -2.5" in seed_rule and "brian2 2.5 / -2.5" in seed_rule and "spinnaker 0.5 / -0.5" in seed_rule
-    assert "multiplicative rules scale by (w_max − w) and (w − w_min) on every backend" in amplitude
+    assert "weight-dependent rules (multiplicative, mixed, Gütig) scale by the distance to the bounds on every backend" in amplitude
     assert "pynn-dendritic-delay-fraction" in cross
 
 
