@@ -121,3 +121,23 @@ def test_brian2_spike_sources_follow_the_timestep_and_the_default_clock_is_given
     assert [list(t) for t in observation.pre_spike_times] == [pytest.approx(list(c.pre_spike_times), abs=1e-9)
                                                                for c in protocol.cases]
     assert protocol.cases[0].pre_spike_times[0] == pytest.approx(100.05)
+
+
+@pytest.mark.nest
+@pytest.mark.parametrize("w_max", [2e-7, 2.0, 2e3], ids=["2e-7", "2", "2e3"])
+def test_the_tolerance_follows_the_weight_scale(stdp_run, w_max):
+    # The same window with weights in very different units: it passes at every scale, and a
+    # synapse that never learns fails even when its Δw (≈ 1e-9 at w_max 2e-7) is far below 1e-9.
+    from dataclasses import replace
+
+    from stdp_validation import AdditiveWeightDependence, SpikePairRule, STDPRule
+    from stdp_validation.protocols import window_protocol
+    from stdp_validation.results import evaluate
+
+    rule = STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.012), AdditiveWeightDependence(0.0, w_max))
+    protocol = window_protocol([-20.0, -5.0, 5.0, 20.0], rule=rule, initial_weight=w_max / 4)
+    result = stdp_run("nest", protocol)
+    check(result)
+    assert all(v.tolerance == pytest.approx(1e-9 * w_max) for v in result.verdicts)
+    frozen = replace(result.observation, final_weights=list(result.observation.initial_weights))
+    assert all(v.status is Status.FAIL for v in evaluate(frozen).verdicts)
