@@ -52,6 +52,15 @@ def exponential_table_length(tau, timestep):
     return (int(half) + (1 if remainder > 0 else 0)) * 2
 
 
+#: Slack that keeps a time on the timestep grid on it when rounding up (a fraction of a step).
+GRID_SLACK = 1e-9
+
+
+def ceil_ticks(times, timestep):
+    """NEST's grid stamp of spike times (ms): ceil(t/h), a time already on the grid staying on it."""
+    return np.ceil(np.asarray(times, dtype=float) / timestep - GRID_SLACK).astype(np.int64)
+
+
 def ceil_microsecond_ticks(times, timestep):
     """sPyNNaker ``SpikeSourceArray`` ticks: ceil(floor(t·1000) / dt_µs), dt_µs = :func:`spinnaker_timestep_us`.
 

@@ -24,7 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .conventions import Conventions, ceil_microsecond_ticks, exponential_table_length, resolve_conventions
+from .conventions import (
+    Conventions,
+    ceil_microsecond_ticks,
+    ceil_ticks,
+    exponential_table_length,
+    resolve_conventions,
+)
 from .errors import ParameterError, check_finite
 from .rules import STDPRule
 from .trains import TIE_STEPS, Trains, check_supported, checked_inputs, count_before, per_synapse, time_keys
@@ -32,8 +38,6 @@ from .trains import TIE_STEPS, Trains, check_supported, checked_inputs, count_be
 POTENTIATION = 1
 DEPRESSION = -1
 
-# Tolerance used to keep a time that is on the timestep grid on it when rounding up (ms/ms).
-_GRID_SLACK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ def _prepare(pre_spike_times, post_spike_times, rule, delay, initial_weight, con
         step = conventions.timestep
         delay = np.rint(delay / step) * step
         if conventions.presynaptic_rounding == "ceil":
-            pre = [np.ceil(times / step - _GRID_SLACK) * step for times in pre]
+            pre = [ceil_ticks(times, step) * step for times in pre]
         elif conventions.presynaptic_rounding == "ceil_microseconds":
             pre = [ceil_microsecond_ticks(times, step) * step for times in pre]
         elif conventions.presynaptic_rounding == "nearest":

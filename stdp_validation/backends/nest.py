@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from ..conventions import CONVENTIONS
+from ..conventions import CONVENTIONS, ceil_ticks
 from ..errors import ParameterError
 from .pynn import PyNNBackend
 
@@ -158,7 +158,7 @@ def late_pre_stamps(senders, events, recorded, timestep):
             steps[index[int(sender)]].append(int(step))
     late = {}
     for case, (train, stamped) in enumerate(zip(recorded, steps)):
-        expected = np.ceil(np.asarray(train, dtype=float) / timestep - 1e-9).astype(np.int64)
+        expected = ceil_ticks(train, timestep)
         stamped = np.sort(np.asarray(stamped, dtype=np.int64))
         if len(stamped) != len(expected):
             continue  # cannot be paired spike by spike (not expected: one event per recorded spike)

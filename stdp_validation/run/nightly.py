@@ -52,10 +52,9 @@ def night_order(folder):
 def previous_night(archive, current):
     """The latest night folder in ``archive`` before ``current`` that has a results.json."""
     here = night_order(current)
-    nights = [p for p in Path(archive).iterdir()
-              if p.is_dir() and (p / "results.json").exists() and night_order(p) is not None
-              and p.resolve() != Path(current).resolve() and (here is None or night_order(p) < here)]
-    return max(nights, key=night_order) if nights else None
+    earlier = [p for p in nights(archive)
+               if p.resolve() != Path(current).resolve() and (here is None or night_order(p) < here)]
+    return earlier[-1] if earlier else None
 
 
 def _versions(results):
@@ -219,10 +218,9 @@ def run_nightly(archive, *, backends=(BOARD_BACKEND,), backend_options=None, pro
     if any(result.failed for result in run.results):
         comparison["regressions"].append("tonight has failing cases (see index.html)")
     comparison["rehearsal"] = rehearsal(read_json(night / "results.json", "tonight's results"))
-    write_json_atomic(night / "regressions.json", comparison)
     if keep is not None:
         comparison["pruned"] = [str(p) for p in prune(archive, keep, tonight=night)]
-        write_json_atomic(night / "regressions.json", comparison)
+    write_json_atomic(night / "regressions.json", comparison)
     write_json_atomic(night / "trends.json", trends(archive))
     write_report(night)
     return night, comparison
