@@ -51,6 +51,17 @@ def _positive_float(text):
     return value
 
 
+def _network_size(text):
+    """``INPUTSxNEURONS`` (e.g. ``1000x100``) as two integers (limits checked where used)."""
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        n_inputs, n_neurons = (int(part) for part in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be INPUTSxNEURONS, two whole numbers such as 1000x100; "
+                                         f"got {text!r}") from None
+    return n_inputs, n_neurons
+
+
 def build_parser():
     """The command's parser: one sub-parser per subcommand, shared options defined once."""
     from .run.nightly import DEFAULT_SLOWER_FACTOR, DEFAULT_SLOWER_SECONDS
@@ -81,7 +92,11 @@ def build_parser():
     run.add_argument("--initial-weight", type=float, metavar="W",
                      help="initial weight of window, pairing, poisson and delays (the rule's units, within its bounds)")
     run.add_argument("--seed", type=_non_negative_int, metavar="N",
-                     help="random seed of the poisson protocol (default: fixed, 20261126)")
+                     help="random seed of the poisson and network protocols (default: fixed, 20261126 and 20261203)")
+    run.add_argument("--network-size", type=_network_size, metavar="INPUTSxNEURONS",
+                     help="size of the network protocol, e.g. 1000x100 (default 100x4; at most 10^5 synapses)")
+    run.add_argument("--network-duration", type=_positive_float, metavar="MS",
+                     help="how long the network's Poisson inputs fire (ms, default 10000)")
     run.add_argument("--out", default="reports", metavar="DIR",
                      help="folder for the run's report folder (default: reports/)")
     SPINNAKER_CFG.add_to(run)
@@ -152,7 +167,8 @@ def validate_command(args, argv):
         rule = load_rule_file(args.rule_file)
     run = run_validation(args.backend, args.protocol, args.out, command=command, progress=progress,
                          rule=rule, seed=args.seed, timestep=args.timestep, delay=args.delay,
-                         initial_weight=args.initial_weight,
+                         initial_weight=args.initial_weight, network_size=args.network_size,
+                         network_duration=args.network_duration,
                          backend_options=backend_options(args.backend, args.spinnaker_cfg))
     print(summary_table(run))
     print(f"results: {run.results_file}")

@@ -14,6 +14,11 @@ Two network shapes exist:
 ``"seed"``
     the seed notebook: ``IF_cond_exp`` pre and post cells, each driven by a thalamic
     ``SpikeSourceArray`` through a 5 µS static synapse; plastic pre → post.
+``"convergent"``
+    a network (:class:`PoissonInputs`): ``n_inputs`` ``SpikeSourcePoisson`` cells connected
+    all-to-all by plastic synapses onto ``n_neurons`` ``IF_curr_exp`` cells that fire from
+    their own dynamics. Cases are the synapses (input-major: case ``i·n_neurons + j`` is input
+    i → neuron j); they give no spike times, the backend's recorded trains are the input.
 """
 
 from __future__ import annotations
@@ -37,6 +42,11 @@ from .rules import (
 #: Refuse protocols larger than this many synapses (memory and time grow linearly; see
 #: :func:`estimate_cost`).
 MAX_CASES = 20000
+#: Convergent networks share cells between synapses (no cells per synapse): up to 10^3
+#: inputs × 10^2 neurons. Limits per population, so that a typo cannot ask for a huge network.
+MAX_NETWORK_SYNAPSES = 100_000
+MAX_NETWORK_INPUTS = 10_000
+MAX_NETWORK_NEURONS = 1_000
 
 #: Default rule of the synthetic protocols: the PyNN example amplitudes with w_max = 2 nA, so
 #: that Δw = A·w_max (NEST, Brian2) and Δw = A (sPyNNaker) differ: a backend that drops or adds
@@ -46,6 +56,49 @@ DEFAULT_RULE = STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.012), AdditiveWeightDe
 #: The seed notebook's rule: SpikePairRule(tau_plus=10, tau_minus=1, A_plus=0.5, A_minus=0.5),
 #: AdditiveWeightDependence(w_min=0, w_max=5).
 SEED_RULE = STDPRule(SpikePairRule(10.0, 1.0, 0.5, 0.5), AdditiveWeightDependence(0.0, 5.0))
+
+def network_rule(n_inputs=100):
+    """The network protocol's rule, after Song, Miller & Abbott (2000), Nat. Neurosci. 3:919.
+
+    τ± = 20 ms, A−/A+ = 1.05 (depression slightly dominates, so uncorrelated inputs lose and
+    the inputs that make the cell fire win), additive between 0 and w_max. A+ = 0.01 (Song:
+    0.005) so that the weights move within seconds. w_max = 20 nA / ``n_inputs``: 100 inputs
+    at 20 Hz with weights uniform in [0, 0.2 nA] make an IF_curr_exp cell (PyNN defaults,
+    τ_syn 5 ms) fire at ≈ 30 Hz (measured on NEST), and the summed drive stays the same at
+    other sizes.
+    """
+    return STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.0105), AdditiveWeightDependence(0.0, 20.0 / n_inputs))
+
+
+@dataclass(frozen=True)
+class PoissonInputs:
+    """The inputs and cells of a ``"convergent"`` protocol.
+
+    ``n_inputs`` ``SpikeSourcePoisson`` cells at ``rate`` (Hz) from ``start`` for ``duration``
+    (ms), connected all-to-all onto ``n_neurons`` postsynaptic ``IF_curr_exp`` cells.
+    """
+
+    n_inputs: int
+    n_neurons: int
+    rate: float
+    start: float
+    duration: float
+
+    def to_dict(self):
+        return {"n_inputs": self.n_inputs, "n_neurons": self.n_neurons, "rate": self.rate, "start": self.start,
+                "duration": self.duration}
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(**data)
+
+    @property
+    def n_synapses(self):
+        return self.n_inputs * self.n_neurons
+
+    def synapses(self):
+        """(input, neuron) of every case, input-major."""
+        return [(i, j) for i in range(self.n_inputs) for j in range(self.n_neurons)]
 
 
 @dataclass(frozen=True)
@@ -96,7 +149,8 @@ class Protocol:
     presynaptic spike this long after the last drive of each case so that its last
     potentiation becomes visible (``None``: never, e.g. the seed network is kept exact).
     ``backprop_delay``: sPyNNaker's ``STDPMechanism(backprop_delay=...)``; ``False`` (the
-    delay plays no part in STDP) exists only on sPyNNaker.
+    delay plays no part in STDP) exists only on sPyNNaker. ``inputs``: the cells of a
+    ``"convergent"`` network (:class:`PoissonInputs`), ``None`` for the other networks.
     """
 
     name: str
@@ -112,6 +166,7 @@ class Protocol:
     parameter_name: str = ""
     seed: int | None = None
     backprop_delay: bool = True
+    inputs: PoissonInputs | None = None
 
     def __post_init__(self):
         validate_protocol(self)
@@ -150,6 +205,7 @@ class Protocol:
             "parameter_name": self.parameter_name,
             "seed": self.seed,
             "backprop_delay": self.backprop_delay,
+            "inputs": None if self.inputs is None else self.inputs.to_dict(),
         }
 
     @classmethod
@@ -168,6 +224,7 @@ class Protocol:
             parameter_name=data["parameter_name"],
             seed=data["seed"],
             backprop_delay=data.get("backprop_delay", True),
+            inputs=None if data.get("inputs") is None else PoissonInputs.from_dict(data["inputs"]),
         )
 
 
@@ -176,7 +233,11 @@ def validate_protocol(protocol):
     name = f"protocol {protocol.name!r}"
     if not protocol.cases:
         raise ParameterError(f"{name}: cases must hold at least one case; got an empty protocol")
-    if len(protocol.cases) > MAX_CASES:
+    if protocol.network not in ("source", "seed", "convergent"):
+        raise ParameterError(f"{name}: network must be 'source', 'seed' or 'convergent'; got {protocol.network!r}")
+    if protocol.network == "convergent" or protocol.inputs is not None:
+        check_convergent(protocol)
+    elif len(protocol.cases) > MAX_CASES:
         memory, seconds = estimate_cost(protocol)
         raise ParameterError(
             f"{name}: {len(protocol.cases)} cases is more than the allowed {MAX_CASES} "
@@ -191,8 +252,6 @@ def validate_protocol(protocol):
     t_stop = check_finite(f"{name}: t_stop", protocol.t_stop, low=0.0, low_inclusive=False, unit="ms")
     if not isinstance(protocol.backprop_delay, bool):
         raise ParameterError(f"{name}: backprop_delay must be True or False; got {protocol.backprop_delay!r}")
-    if protocol.network not in ("source", "seed"):
-        raise ParameterError(f"{name}: network must be 'source' or 'seed'; got {protocol.network!r}")
     w_min, w_max = protocol.rule.weight.w_min, protocol.rule.weight.w_max
     labels = set()
     for case in protocol.cases:
@@ -201,6 +260,8 @@ def validate_protocol(protocol):
             raise ParameterError(f"{where}: case labels must be unique")
         labels.add(case.label)
         for train_name in ("pre_spike_times", "post_drive_times"):
+            if not getattr(case, train_name):
+                continue
             times = np.asarray(getattr(case, train_name), dtype=float)
             check_spike_train(times, f"{where}: {train_name}")
             if len(times) and times[-1] >= t_stop:
@@ -208,6 +269,31 @@ def validate_protocol(protocol):
                     f"{where}: {train_name} must end before t_stop = {t_stop} ms; got a spike at {times[-1]} ms"
                 )
         check_finite(f"{where}: initial_weight", case.initial_weight, low=w_min, high=w_max)
+
+
+def check_convergent(protocol):
+    """The ``inputs`` of a ``"convergent"`` protocol: sizes, rate and times, one case per synapse."""
+    name = f"protocol {protocol.name!r}"
+    inputs = protocol.inputs
+    if protocol.network != "convergent" or not isinstance(inputs, PoissonInputs):
+        raise ParameterError(f"{name}: a 'convergent' network needs inputs=PoissonInputs(...), and inputs are only "
+                             f"for network='convergent'; got network={protocol.network!r}, inputs={inputs!r}")
+    for field_name, limit in (("n_inputs", MAX_NETWORK_INPUTS), ("n_neurons", MAX_NETWORK_NEURONS)):
+        value = getattr(inputs, field_name)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= limit:
+            raise ParameterError(f"{name}: {field_name} must be an integer from 1 to {limit}; got {value!r}")
+    if inputs.n_synapses > MAX_NETWORK_SYNAPSES:
+        raise ParameterError(f"{name}: n_inputs × n_neurons must be at most {MAX_NETWORK_SYNAPSES} synapses; got "
+                             f"{inputs.n_inputs} × {inputs.n_neurons} = {inputs.n_synapses}")
+    check_finite(f"{name}: rate", inputs.rate, low=0.0, low_inclusive=False, high=1000.0, unit="Hz")
+    start = check_finite(f"{name}: start", inputs.start, low=0.0, unit="ms")
+    duration = check_finite(f"{name}: duration", inputs.duration, low=0.0, low_inclusive=False, unit="ms")
+    if start + duration >= protocol.t_stop:
+        raise ParameterError(f"{name}: the inputs must stop before t_stop = {protocol.t_stop} ms; got start + "
+                             f"duration = {start + duration} ms")
+    if len(protocol.cases) != inputs.n_synapses:
+        raise ParameterError(f"{name}: cases must hold one case per synapse (n_inputs × n_neurons = "
+                             f"{inputs.n_synapses}); got {len(protocol.cases)}")
 
 
 def estimate_cost(protocol):
@@ -406,12 +492,65 @@ def delays_protocols(steps=range(1, 9), *, lags=None, timestep=1.0, rule=DEFAULT
     return family
 
 
+def network_protocol(n_inputs=100, n_neurons=4, rate=20.0, duration=10000.0, seed=20261203, *, rule=None,
+                     initial_weight=None, timestep=1.0, delay=1.0, start=200.0):
+    """Poisson inputs converging all-to-all onto cells that fire from their own dynamics.
+
+    The setting of Song, Miller & Abbott (2000), where additive STDP with slightly dominant
+    depression drives the weights towards a bimodal distribution (Fig. 1). ``n_inputs``
+    ``SpikeSourcePoisson`` cells fire at ``rate`` (Hz) from ``start`` for ``duration`` (ms);
+    ``n_neurons`` ``IF_curr_exp`` cells receive every input; ``timestep`` 1 ms (several spikes
+    of one input can share a step: spike multiplicity). Initial weights: ``initial_weight``
+    for every synapse, or (``None``) uniform in [w_min, w_max] from ``seed``, which also
+    seeds the simulator's random numbers. ``start`` = 10·τ keeps NEST's nearest-rule phantom
+    presynaptic spike at t = 0 (weight e^(−10) ≈ 5e-5 of a pairing) out of the way. Each
+    synapse is checked against the reference model on its input's and its cell's recorded
+    spikes. ``rule``: default :func:`network_rule` for ``n_inputs``. Default size: 100 × 4 for
+    10 s; 1000 × 100 (``n_inputs=1000, n_neurons=100``) is the largest the limits allow.
+    """
+    for label, value, limit in (("n_inputs", n_inputs, MAX_NETWORK_INPUTS), ("n_neurons", n_neurons, MAX_NETWORK_NEURONS)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= limit:
+            raise ParameterError(f"{label} must be an integer from 1 to {limit}; got {value!r}")
+    if n_inputs * n_neurons > MAX_NETWORK_SYNAPSES:
+        raise ParameterError(f"n_inputs × n_neurons must be at most {MAX_NETWORK_SYNAPSES} synapses; got "
+                             f"{n_inputs} × {n_neurons} = {n_inputs * n_neurons}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ParameterError(f"seed must be an integer >= 0; got {seed!r}")
+    duration = check_finite("duration", duration, low=0.0, low_inclusive=False, high=3.6e6, unit="ms")
+    rule = network_rule(n_inputs) if rule is None else rule
+    w_min, w_max = rule.weight.w_min, rule.weight.w_max
+    if initial_weight is None:
+        weights = np.random.default_rng(seed).uniform(w_min, w_max, n_inputs * n_neurons)
+    else:
+        weights = np.full(n_inputs * n_neurons,
+                          check_finite("initial_weight", initial_weight, low=w_min, high=w_max))
+    inputs = PoissonInputs(int(n_inputs), int(n_neurons), float(rate), float(start), duration)
+    cases = tuple(Case(f"input {i} → neuron {j}", (), (), float(w))
+                  for (i, j), w in zip(inputs.synapses(), weights))
+    return Protocol(
+        name="network",
+        description=(f"{n_inputs} Poisson inputs ({rate:g} Hz, {duration / 1000:g} s, seed {seed}) converging "
+                     f"all-to-all onto {n_neurons} IF_curr_exp cells that fire from their own dynamics "
+                     "(Song, Miller & Abbott 2000); every synapse checked."),
+        cases=cases,
+        rule=rule,
+        delay=delay,
+        timestep=timestep,
+        t_stop=start + duration + 100.0,
+        network="convergent",
+        trailing_pre_gap=None,
+        seed=int(seed),
+        inputs=inputs,
+    )
+
+
 PROTOCOLS = {
     "window": window_protocol,
     "seed": seed_protocol,
     "pairing": pairing_protocol,
     "poisson": poisson_protocol,
     "bounds": bounds_protocol,
+    "network": network_protocol,
 }
 
 
@@ -420,8 +559,9 @@ PROTOCOL_FAMILIES = {"delays": delays_protocols}
 
 
 #: The parameters a user may set on each protocol (``--timestep``, ``--delay``,
-#: ``--initial-weight``); the seed network keeps its own, ``bounds`` starts its cases at the
-#: bounds, ``delays`` sweeps the delay.
+#: ``--initial-weight``, the network's size and duration); the seed network keeps its own,
+#: ``bounds`` starts its cases at the bounds, ``delays`` sweeps the delay, ``network`` draws
+#: its initial weights uniformly between the bounds (Song et al.'s setting).
 PROTOCOL_PARAMETERS = {
     "window": ("timestep", "delay", "initial_weight"),
     "seed": (),
@@ -429,26 +569,43 @@ PROTOCOL_PARAMETERS = {
     "poisson": ("timestep", "delay", "initial_weight"),
     "bounds": ("timestep", "delay"),
     "delays": ("timestep", "initial_weight"),
+    "network": ("timestep", "delay", "n_inputs", "n_neurons", "duration"),
 }
 
 
-def check_protocol_parameters(timestep=None, delay=None, initial_weight=None):
-    """Check user-set protocol parameters (ms, ms, weight units) before anything is built."""
+def check_protocol_parameters(timestep=None, delay=None, initial_weight=None, n_inputs=None, n_neurons=None,
+                              duration=None):
+    """Check user-set protocol parameters (ms, ms, weight units; the network's size and
+    duration in ms) before anything is built."""
+    network = {}
+    for name, value, limit in (("n_inputs", n_inputs, MAX_NETWORK_INPUTS), ("n_neurons", n_neurons, MAX_NETWORK_NEURONS)):
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= limit:
+                raise ParameterError(f"--network-size ({name}) must be an integer from 1 to {limit}; got {value!r}")
+            network[name] = int(value)
+    if n_inputs is not None and n_neurons is not None and n_inputs * n_neurons > MAX_NETWORK_SYNAPSES:
+        raise ParameterError(f"--network-size must give at most {MAX_NETWORK_SYNAPSES} synapses (inputs × neurons); "
+                             f"got {n_inputs} × {n_neurons} = {n_inputs * n_neurons}")
+    if duration is not None:
+        network["duration"] = check_finite("--network-duration (duration)", duration, low=0.0, low_inclusive=False,
+                                           high=3.6e6, unit="ms")
     if timestep is not None:
         timestep = check_finite("--timestep (timestep)", timestep, low=0.0, low_inclusive=False, high=1.0, unit="ms")
     if delay is not None:
         delay = check_finite("--delay (delay)", delay, low=0.0, low_inclusive=False, high=100.0, unit="ms")
     if initial_weight is not None:
         initial_weight = check_finite("--initial-weight (initial_weight)", initial_weight)
-    return {k: v for k, v in (("timestep", timestep), ("delay", delay), ("initial_weight", initial_weight))
-            if v is not None}
+    given = {k: v for k, v in (("timestep", timestep), ("delay", delay), ("initial_weight", initial_weight))
+             if v is not None}
+    return {**given, **network}
 
 
 def get_protocols(name, *, seed=None, **parameters):
     """The protocols a name stands for: a family of :data:`PROTOCOL_FAMILIES`, or one protocol.
 
-    ``parameters`` (``timestep``, ``delay``, ``initial_weight``) go to the protocols that take
-    them (:data:`PROTOCOL_PARAMETERS`); the others keep their own.
+    ``parameters`` (``timestep``, ``delay``, ``initial_weight``; ``n_inputs``, ``n_neurons``,
+    ``duration`` of the network) go to the protocols that take them
+    (:data:`PROTOCOL_PARAMETERS`); the others keep their own.
     """
     given = check_protocol_parameters(**parameters)
     taken = {k: v for k, v in given.items() if k in PROTOCOL_PARAMETERS.get(name, ())}
@@ -461,14 +618,15 @@ def get_protocols(name, *, seed=None, **parameters):
 def get_protocol(name, *, seed=None, **parameters):
     """The protocol registered under ``name`` with its default parameters.
 
-    ``seed`` sets the random seed of protocols that draw random trains (``poisson``).
+    ``seed`` sets the random seed of protocols that draw random trains or weights (``poisson``,
+    ``network``).
     """
     try:
         factory = PROTOCOLS[name]
     except (KeyError, TypeError):
         raise ParameterError(f"protocol must be one of {sorted(PROTOCOLS) + sorted(PROTOCOL_FAMILIES)}; "
                              f"got {name!r}") from None
-    if seed is not None and name == "poisson":
+    if seed is not None and name in ("poisson", "network"):
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ParameterError(f"seed must be an integer >= 0; got {seed!r}")
         return factory(seed=seed, **parameters)

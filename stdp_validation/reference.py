@@ -435,7 +435,9 @@ def predict_weights(
     ----------
     pre_spike_times, post_spike_times
         One synapse (1-D sequences of spike emission times, ms) or many (a sequence of
-        such trains, one per synapse). Times must be finite, >= 0 and strictly increasing.
+        such trains, one per synapse). Times must be finite, >= 0 and sorted; a repeated time
+        is several spikes at that time (spike multiplicity), each its own event, as NEST's
+        ``stdp_synapse`` and sPyNNaker's row processing treat them (measured on NEST 3.10).
         Use the *recorded* times of a run: the model separates plasticity from neuron dynamics.
     rule
         :class:`~stdp_validation.rules.STDPRule`.

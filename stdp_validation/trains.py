@@ -28,7 +28,9 @@ def is_scalar(value):
 def as_trains(spike_times, name):
     """Normalise one train (1-D numbers) or many (a sequence of trains) to a list of arrays.
 
-    Returns ``(trains, single)``; checks every time is finite, >= 0 and strictly increasing.
+    Returns ``(trains, single)``; checks every time is finite, >= 0 and sorted. A time may
+    repeat: several spikes of one cell at one time (spike multiplicity, e.g. NEST's
+    ``poisson_generator`` in one time step) are several events, processed one after another.
     """
     if isinstance(spike_times, (str, bytes)):
         raise ParameterError(
@@ -70,14 +72,15 @@ def as_trains(spike_times, name):
         starts = np.cumsum([len(t) for t in trains])[:-1]
         starts = starts[(starts > 0) & (starts < len(flat))]
         steps[starts - 1] = 1.0  # no ordering across train boundaries
-        if not (np.isfinite(flat).all() and (flat >= 0).all() and (steps > 0).all()):
+        if not (np.isfinite(flat).all() and (flat >= 0).all() and (steps >= 0).all()):
             for index, times in enumerate(trains):
-                check_spike_train(times, name if single else f"{name}[{index}]")
+                check_spike_train(times, name if single else f"{name}[{index}]", repeats=True)
     return trains, single
 
 
-def check_spike_train(times, label):
-    """Raise :class:`ParameterError` unless ``times`` are finite, >= 0 and strictly increasing."""
+def check_spike_train(times, label, repeats=False):
+    """Raise :class:`ParameterError` unless ``times`` are finite, >= 0 and strictly increasing
+    (``repeats``: non-decreasing, a repeated time being several spikes at that time)."""
     bad = ~np.isfinite(times)
     if bad.any():
         index = int(np.argmax(bad))
@@ -86,6 +89,12 @@ def check_spike_train(times, label):
         index = int(np.argmax(times < 0))
         raise ParameterError(f"{label} must hold times >= 0 ms; got {times[index]!r} at index {index}")
     steps = np.diff(times)
+    if repeats:
+        if (steps < 0).any():
+            index = int(np.argmax(steps < 0)) + 1
+            raise ParameterError(f"{label} must be sorted (a time may repeat: several spikes at once); unsorted time "
+                                 f"{times[index]!r} at index {index} after {times[index - 1]!r}")
+        return
     if (steps <= 0).any():
         index = int(np.argmax(steps <= 0)) + 1
         problem = "duplicate" if steps[index - 1] == 0 else "unsorted"

@@ -6,17 +6,19 @@ bad input: A_plus = 0 and reverse STDP (A < 0) are valid PyNN rules (the known-d
 reproducers need them).
 """
 
+import contextlib
 import json
 import math
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from stdp_validation.cli import EXIT_BAD_INPUT, main
 from stdp_validation.results import Execution, Observation
-from stdp_validation.protocols import Case, Protocol, bounds_protocol, get_protocol, window_protocol
+from stdp_validation.protocols import Case, Protocol, bounds_protocol, get_protocol, network_protocol, window_protocol
 
 from stdp_validation import (
     AdditiveWeightDependence,
@@ -71,7 +73,7 @@ def call(pre=(10.0,), post=(15.0,), rule=RULE, **overrides):
     "kwargs, words",
     [
         (dict(pre=[10.0, 5.0]), ["pre_spike_times", "unsorted", "5.0", "index 1"]),
-        (dict(post=[10.0, 10.0]), ["post_spike_times", "duplicate", "10.0"]),
+        (dict(post=[10.0, 10.0, 9.0]), ["post_spike_times", "unsorted", "9.0", "a time may repeat"]),
         (dict(pre=[-1.0]), ["pre_spike_times", "-1.0", ">= 0"]),
         (dict(post=[math.nan]), ["post_spike_times", "nan", "finite"]),
         (dict(pre=[[1.0], [2.0, 1.0]], post=[[5.0], [6.0]]), ["pre_spike_times[1]", "unsorted"]),
@@ -438,6 +440,62 @@ def test_bad_protocol_parameters(tmp_path, capsys, argv, words):
     for word in words:
         assert word in err, err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--network-size", "0x4"], ["--network-size (n_inputs)", "from 1 to 10000", "got 0"]),
+        (["--network-size", "100x0"], ["--network-size (n_neurons)", "from 1 to 1000", "got 0"]),
+        (["--network-size", "1001x100"], ["--network-size", "at most 100000 synapses", "1001 × 100 = 100100"]),
+        (["--network-size", "20000x1"], ["--network-size (n_inputs)", "got 20000"]),
+        (["--network-duration", "0"], ["--network-duration (duration)", "got 0.0"]),
+        (["--network-duration", "1e9"], ["--network-duration (duration)", "3600000.0", "got 1000000000.0"]),
+        (["--seed", "-1"], ["--seed", "-1"]),
+    ],
+)
+def test_bad_network_options(tmp_path, capsys, argv, words):
+    with pytest.raises(SystemExit) if argv[0] == "--seed" else contextlib.nullcontext():
+        code = main([*argv, "--protocol", "network", "--backend", "nest", "--out", str(tmp_path / "out")])
+        assert code == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    for word in words:
+        assert word in err, err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("text", ["100", "100x4x2", "axb", "100x", "1.5x4"])
+def test_network_size_must_be_two_whole_numbers(capsys, text):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--network-size", text])
+    assert exit_info.value.code == EXIT_BAD_INPUT
+    assert "--network-size: must be INPUTSxNEURONS" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: network_protocol(n_neurons=2.5), ["n_neurons", "integer from 1 to 1000", "2.5"]),
+        (lambda: network_protocol(n_inputs=True), ["n_inputs", "True"]),
+        (lambda: network_protocol(rate=-1.0), ["rate", "(0.0, 1000.0] Hz", "-1.0"]),
+        (lambda: network_protocol(seed=-3), ["seed", ">= 0", "-3"]),
+        (lambda: network_protocol(initial_weight=5.0), ["initial_weight", "[0.0, 0.2]", "5.0"]),
+        (lambda: network_protocol(n_inputs=2, n_neurons=2, duration=100.0, start=-5.0), ["start", "-5.0"]),
+        (lambda: replace(network_protocol(n_inputs=2, n_neurons=2), cases=network_protocol(n_inputs=2, n_neurons=1).cases),
+         ["one case per synapse", "4", "got 2"]),
+        (lambda: replace(network_protocol(n_inputs=2, n_neurons=2), inputs=None),
+         ["'convergent' network needs inputs=PoissonInputs"]),
+        (lambda: replace(window_protocol(), inputs=network_protocol(n_inputs=2, n_neurons=2).inputs),
+         ["inputs are only for network='convergent'", "network='source'"]),
+        (lambda: replace(network_protocol(n_inputs=2, n_neurons=2, duration=100.0), t_stop=250.0),
+         ["inputs must stop before t_stop = 250.0 ms", "300.0"]),
+    ],
+)
+def test_bad_network_protocols(make, words):
+    with pytest.raises(ParameterError) as error:
+        make()
+    for word in words:
+        assert word in str(error.value), str(error.value)
 
 
 def test_rule_and_rule_file_together_are_a_usage_error(tmp_path, capsys):

@@ -46,6 +46,12 @@ class Brian2Backend(PyNNBackend):
         super().setup(sim, timestep, min_delay)
         brian2.defaultclock.dt = timestep * brian2.ms
 
+    def seed(self, sim, seed):
+        """Brian2's own seed (``brian2.seed``), which its ``rand()`` in PoissonGroup uses."""
+        import brian2
+
+        brian2.seed(int(seed))
+
     @contextlib.contextmanager
     def session(self, group):
         """Brian2's default clock is process-wide: give it back as it was after the group."""

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..conventions import CONVENTIONS, ceil_ticks
 from ..errors import ParameterError
-from .pynn import PyNNBackend
+from .pynn import PyNNBackend, connector, weight_matrix
 
 #: NEST model and conventions name per nearest-neighbour scheme.
 NEAREST_MODELS = {
@@ -68,6 +68,11 @@ class NestBackend(PyNNBackend):
     def setup(self, sim, timestep, min_delay):
         sim.setup(timestep=timestep, min_delay=min_delay, spike_precision=self.spike_precision)
 
+    def seed(self, sim, seed):
+        import nest
+
+        nest.rng_seed = int(seed) + 1  # NEST's seeds are 1 … 2^31 − 1
+
     def conventions(self, rule, protocol):
         name = self.nearest if rule.is_nearest else "nest"
         return CONVENTIONS[name].with_timestep(protocol.timestep)
@@ -109,14 +114,14 @@ class NestBackend(PyNNBackend):
             return projection
         # Native models take native units (pA or nS) in Projection.set too; PyNN reads back ×0.001.
         synapse = self.plastic_synapse(sim, rule, delay, rule.weight.w_min)
-        projection = sim.Projection(pre, post, sim.OneToOneConnector(), synapse, receptor_type=receptor)
-        projection.set(weight=np.diag(1000.0 * np.asarray(initial_weights, dtype=float)))
+        projection = sim.Projection(pre, post, connector(sim, protocol), synapse, receptor_type=receptor)
+        projection.set(weight=1000.0 * weight_matrix(protocol, initial_weights))
         return projection
 
     # -- off-grid spikes: the stamps stdp_synapse uses ---------------------------------------------
     def build(self, sim, item):
         network = super().build(sim, item)
-        if self.spike_precision == "off_grid" and item.protocol.network == "source":
+        if self.spike_precision == "off_grid" and item.protocol.network in ("source", "convergent"):
             import nest
 
             # The grid stamp of every presynaptic spike, as stdp_synapse sees it (NEST's spike

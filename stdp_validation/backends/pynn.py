@@ -13,6 +13,9 @@ Networks
 postsynaptic cell, made to fire at the case's drive times by its own ``SpikeSourceArray``
 through a strong static synapse (:data:`DRIVE_WEIGHT`). ``"seed"``: the seed notebook's
 ``IF_cond_exp`` pre and post cells, each driven by a thalamic ``SpikeSourceArray``.
+``"convergent"``: ``SpikeSourcePoisson`` inputs → all-to-all plastic synapses →
+``IF_curr_exp`` cells (:data:`NETWORK_CELL_PARAMETERS`) that fire from their inputs alone;
+the simulator's random numbers are seeded with the protocol's seed.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ DRIVE_DELAY = 1.0  # ms; NEST shifts some source times by one step when min_dela
 
 #: The seed notebook: IF_cond_exp cells with PyNN defaults, thalamic input 5 µS.
 SEED_DRIVE_WEIGHT = 5.0  # µS
+
+#: Cells of "convergent" networks: PyNN's IF_curr_exp defaults (τ_m 20 ms, 1 nF, 15 mV from
+#: rest to threshold) with a 5 ms synaptic time constant, as in Song, Miller & Abbott (2000).
+NETWORK_CELL_PARAMETERS = {"tau_syn_E": 5.0, "tau_syn_I": 5.0, "tau_refrac": 2.0}
 
 #: Warnings from inside the simulators and PyNN, raised for every network; the observation
 #: records what was run, so the console stays readable.
@@ -99,6 +106,10 @@ class PyNNBackend(Backend):
     def setup(self, sim, timestep, min_delay):
         sim.setup(timestep=timestep, min_delay=min_delay)
 
+    def seed(self, sim, seed):
+        """Seed the simulator's random numbers (Poisson inputs), after ``setup``."""
+        raise UnsupportedByBackend(f"the {self.name!r} backend cannot seed its simulator's random numbers")
+
     def session(self, group):
         """A context the group's ``setup()`` … ``end()`` runs in (SpiNNaker: an isolated folder)."""
         return contextlib.nullcontext()
@@ -135,13 +146,17 @@ class PyNNBackend(Backend):
         rule, delay = protocol.rule, protocol.delay
         uniform = len(set(initial_weights)) == 1
         synapse = self.plastic_synapse(sim, rule, delay, initial_weights[0] if uniform else rule.weight.w_min)
-        projection = sim.Projection(pre, post, sim.OneToOneConnector(), synapse, receptor_type=receptor)
+        projection = sim.Projection(pre, post, connector(sim, protocol), synapse, receptor_type=receptor)
         if not uniform:  # setting weights one by one costs more than a NEST run: only if they differ
-            projection.set(weight=np.diag(np.asarray(initial_weights, dtype=float)))
+            projection.set(weight=weight_matrix(protocol, initial_weights))
         return projection
 
-    def read_weights(self, projection, n):
-        return np.diag(np.asarray(projection.get("weight", format="array"), dtype=float))[:n].copy()
+    def read_weights(self, projection, protocol):
+        """The weight of every case's synapse, in case order."""
+        matrix = np.asarray(projection.get("weight", format="array"), dtype=float)
+        if protocol.network == "convergent":
+            return matrix[: protocol.inputs.n_inputs, : protocol.inputs.n_neurons].reshape(-1).copy()
+        return np.diag(matrix)[: len(protocol.cases)].copy()
 
     def read_spikes(self, population, n):
         return spike_trains(population)[:n]
@@ -181,6 +196,8 @@ class PyNNBackend(Backend):
         shift = DRIVE_DELAY + self.firing_latency_steps * protocol.timestep
         deferred = conventions.update_timing == "deferred"
         pre_trains, drive_trains = [], []
+        if protocol.network == "convergent":
+            return [], []  # the inputs are Poisson sources; nothing to give
         for case in protocol.cases:
             pre = list(case.pre_spike_times)
             if deferred and protocol.trailing_pre_gap is not None and protocol.network == "source":
@@ -241,6 +258,12 @@ class PyNNBackend(Backend):
                 warnings.filterwarnings("ignore", category=DeprecationWarning, module=module)
             started = time.perf_counter()
             self.setup(sim, timestep, min_delay)
+            seeds = sorted({item.protocol.seed for item in items if item.protocol.network == "convergent"})
+            if len(seeds) > 1:
+                raise UnsupportedByBackend(f"one simulation has one random seed; got network protocols with "
+                                           f"seeds {seeds}")
+            if seeds:
+                self.seed(sim, seeds[0])
             shared["setup"] = time.perf_counter() - started
             try:
                 networks = []
@@ -279,6 +302,8 @@ class PyNNBackend(Backend):
 
     def build(self, sim, item):
         """One protocol's populations and projections; returns the objects read after the run."""
+        if item.protocol.network == "convergent":
+            return self.build_convergent(sim, item)
         protocol, n = item.protocol, len(item.pre_trains)
         pre_trains, drive_trains, initial = item.pre_trains, item.drive_trains, item.initial_weights
         if self.pad_single_case and n < 2:
@@ -311,12 +336,30 @@ class PyNNBackend(Backend):
         post.record("spikes")
         return {"pre": pre, "post": post, "plastic": plastic, "receptor": receptor}
 
+    def build_convergent(self, sim, item):
+        """Poisson inputs → all-to-all plastic synapses → cells that fire from their own dynamics."""
+        protocol, inputs = item.protocol, item.protocol.inputs
+        pre = sim.Population(inputs.n_inputs, sim.SpikeSourcePoisson(rate=inputs.rate, start=inputs.start,
+                                                                      duration=inputs.duration),
+                             label=self.population_label(protocol, "inputs"))
+        post = sim.Population(inputs.n_neurons, sim.IF_curr_exp(**NETWORK_CELL_PARAMETERS),
+                              label=self.population_label(protocol, "cells"))
+        receptor = self.receptor(protocol)
+        plastic = self.connect_plastic(sim, pre, post, protocol, item.initial_weights, receptor)
+        pre.record("spikes")
+        post.record("spikes")
+        return {"pre": pre, "post": post, "plastic": plastic, "receptor": receptor}
+
     def read(self, item, network):
-        n = len(item.protocol.cases)
-        weights = self.read_weights(network["plastic"], n)
+        protocol = item.protocol
+        weights = self.read_weights(network["plastic"], protocol)
+        if protocol.network == "convergent":
+            return Readout(weights, self.read_spikes(network["pre"], protocol.inputs.n_inputs),
+                           self.read_spikes(network["post"], protocol.inputs.n_neurons), {})
+        n = len(protocol.cases)
         traces = {}
-        if item.protocol.record_traces:
-            traces = self.read_traces(network, item.protocol.record_traces, n)
+        if protocol.record_traces:
+            traces = self.read_traces(network, protocol.record_traces, n)
         return Readout(weights, self.read_spikes(network["pre"], n), self.read_spikes(network["post"], n), traces)
 
     def observation(self, item, readout, timings, t_run, notes):
@@ -332,7 +375,9 @@ class PyNNBackend(Backend):
             post_spike_times=[list(map(float, t)) for t in readout.post],
             final_weights=[float(w) for w in readout.weights],
             initial_weights=[float(w) for w in item.initial_weights],
-            intended_post_times=[list(case.post_drive_times) for case in protocol.cases],
+            intended_post_times=([[] for _ in readout.post] if protocol.network == "convergent"
+                                 else [list(case.post_drive_times) for case in protocol.cases]),
+            synapses=[list(pair) for pair in protocol.inputs.synapses()] if protocol.network == "convergent" else None,
             delay=protocol.delay,
             t_stop=t_run,
             traces=readout.traces,
@@ -341,6 +386,19 @@ class PyNNBackend(Backend):
             notes=notes + extras.pop("notes", []),
             **extras,
         )
+
+
+def connector(sim, protocol):
+    """All-to-all for convergent networks, else one-to-one (one synapse per case)."""
+    return sim.AllToAllConnector() if protocol.network == "convergent" else sim.OneToOneConnector()
+
+
+def weight_matrix(protocol, weights):
+    """Per-case weights as the (pre, post) matrix ``Projection.set`` takes."""
+    weights = np.asarray(weights, dtype=float)
+    if protocol.network == "convergent":
+        return weights.reshape(protocol.inputs.n_inputs, protocol.inputs.n_neurons)
+    return np.diag(weights)
 
 
 def on_grid(t, timestep):

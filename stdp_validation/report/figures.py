@@ -75,6 +75,8 @@ def draw(spec):
         return frequency_figure(panels[0])
     if spec.kind == "trends":
         return trends_figure(panels[0])
+    if spec.kind == "distribution":
+        return distribution_figure(panels)
     raise ValueError(f"unknown figure kind {spec.kind!r}")
 
 
@@ -387,4 +389,24 @@ def frequency_figure(panel):
     ax.set_ylabel("Δw (final − initial weight)", fontsize=SMALL)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=6, ncols=2)
+    return figure
+
+
+def distribution_figure(panels):
+    """Histograms of the initial (grey) and observed final (colour) weights, one panel per
+    backend label, over [w_min, w_max]."""
+    from .views.network import BINS
+
+    figure, axes = _axes_grid(len(panels), width_each=4.6, height=3.2, columns=3)
+    for index, (ax, panel) in enumerate(zip(axes, panels)):
+        edges = np.linspace(panel.w_min, panel.w_max, BINS + 1)
+        ax.hist(panel.initial, bins=edges, histtype="step", color="#8c959f", lw=1.2, label="initial")
+        ax.hist(panel.final, bins=edges, color=PALETTE[index % len(PALETTE)], alpha=0.75, label="final (observed)")
+        verdict = "bimodal" if panel.bimodal else "not bimodal"
+        ax.set_title(plain(f"{short(panel.label, 36)}: {verdict}, "
+                           f"{100 * (panel.near_low + panel.near_high):.0f} % near a bound"), fontsize=SMALL)
+        ax.set_xlabel("weight", fontsize=SMALL)
+        ax.set_ylabel("synapses", fontsize=SMALL)
+        ax.tick_params(labelsize=7)
+        _legend(ax)
     return figure

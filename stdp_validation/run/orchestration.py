@@ -137,22 +137,25 @@ class Plan:
 
 
 def plan_validation(backends=None, protocols=None, *, rule=None, seed=None, backend_options=None,
-                    timestep=None, delay=None, initial_weight=None):
+                    timestep=None, delay=None, initial_weight=None, network_size=None, network_duration=None):
     """Check every input and prepare the run before anything is simulated (:class:`Plan`).
 
     ``rule``: an :class:`~stdp_validation.rules.STDPRule` or a label of
     :data:`~stdp_validation.protocols.RULES` that replaces the synthetic protocols' own rule
     (the seed network keeps its rule: it reproduces the notebook exactly). ``timestep`` (ms),
     ``delay`` (ms) and ``initial_weight`` (the rule's weight units) go to the protocols that
-    take them (:data:`~stdp_validation.protocols.PROTOCOL_PARAMETERS`). Raises
-    :class:`ParameterError` for unknown names or bad options.
+    take them (:data:`~stdp_validation.protocols.PROTOCOL_PARAMETERS`). ``network_size``
+    ``(n_inputs, n_neurons)`` and ``network_duration`` (ms) size the ``network`` protocol.
+    Raises :class:`ParameterError` for unknown names or bad options.
     """
     specs = [parse_backend(spec) for spec in dict.fromkeys(backends or DEFAULT_BACKENDS)]
     names = list(dict.fromkeys(protocols or DEFAULT_PROTOCOLS))
     takes_weight = set()
     built = {}
     for name in names:
-        for p in get_protocols(name, seed=seed, timestep=timestep, delay=delay):
+        n_inputs, n_neurons = network_size if network_size is not None else (None, None)
+        for p in get_protocols(name, seed=seed, timestep=timestep, delay=delay, n_inputs=n_inputs,
+                               n_neurons=n_neurons, duration=network_duration):
             built[p.name] = p
             if "initial_weight" in PROTOCOL_PARAMETERS.get(name, ()):
                 takes_weight.add(p.name)
@@ -190,7 +193,7 @@ def observation_name(label, protocol, rule):
 
 def run_validation(backends=None, protocols=None, out_dir="reports", command=None, progress=None, rule=None,
                    seed=None, backend_options=None, folder_name=None, out_option="--out", timestep=None, delay=None,
-                   initial_weight=None):
+                   initial_weight=None, network_size=None, network_duration=None):
     """Run every protocol on every available backend; return the :class:`ValidationRun`.
 
     The run writes ``out_dir/<folder_name>`` (default: an ISO-8601 timestamp). ``progress`` is
@@ -198,7 +201,8 @@ def run_validation(backends=None, protocols=None, out_dir="reports", command=Non
     (names, rule, seed, options, output folder) before anything runs.
     """
     plan = plan_validation(backends, protocols, rule=rule, seed=seed, backend_options=backend_options,
-                           timestep=timestep, delay=delay, initial_weight=initial_weight)
+                           timestep=timestep, delay=delay, initial_weight=initial_weight,
+                           network_size=network_size, network_duration=network_duration)
     progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     directory = new_folder(out_dir, folder_name or utc_timestamp(), out_option)
     run = ValidationRun(directory, command or "stdp-validate", list(plan.runners) + list(plan.skipped),

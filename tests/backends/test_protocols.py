@@ -10,22 +10,10 @@ import pytest
 
 from stdp_validation.results import Status
 from stdp_validation.backends.nest import NEAREST_MODELS
+from support.running import check
 
 SYNTHETIC_PROTOCOLS = ["window", "pairing", "poisson", "bounds"]
 BACKENDS = [pytest.param("brian2", marks=pytest.mark.brian2), pytest.param("nest", marks=pytest.mark.nest)]
-
-
-def check(result):
-    failures = [v for v in result.verdicts if v.status == Status.FAIL]
-    lines = [
-        f"{v.case}: expected {v.expected!r}, observed {v.observed!r}, error {v.error:.3g} > tolerance "
-        f"{v.tolerance:g} ({v.tolerance_reason})"
-        for v in failures[:10]
-    ]
-    assert not failures, f"{len(failures)} of {len(result.verdicts)} cases failed:\n" + "\n".join(lines)
-    defects = sorted({d for v in result.verdicts if v.status == Status.KNOWN_DEFECT for d in v.defects})
-    if defects:
-        pytest.xfail(f"known defect(s) {', '.join(defects)} in {sum(v.status == Status.KNOWN_DEFECT for v in result.verdicts)} cases")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -30,7 +30,8 @@ UNAVAILABLE = SpinnakerBackend.unavailable_reason()
 needs_spinnaker = pytest.mark.skipif(UNAVAILABLE is not None, reason=f"backend 'spinnaker' unavailable: {UNAVAILABLE}")
 pytestmark = pytest.mark.spinnaker
 
-PROTOCOL_NAMES = list(PROTOCOLS)
+#: The network protocol is reported as unsupported on sPyNNaker (tests/backends/test_network.py).
+PROTOCOL_NAMES = [name for name in PROTOCOLS if name != "network"]
 SANDBOX_ENV = ("HOME", "XDG_CONFIG_HOME", "XDG_CONFIG_DIRS")
 
 
@@ -69,7 +70,7 @@ def session(tmp_path_factory):
         patch.chdir(cwd)
         patch.delenv(KEEP_ENV, raising=False)
         before, workspaces = _caller_state(), _workspaces()
-        observations = list(SpinnakerBackend(emulate=False).run([factory() for factory in PROTOCOLS.values()]))
+        observations = list(SpinnakerBackend(emulate=False).run([PROTOCOLS[name]() for name in PROTOCOL_NAMES]))
         after = _caller_state()
         left = sorted(os.listdir(cwd))
         new_workspaces = _workspaces() - workspaces

@@ -420,3 +420,23 @@ def test_spinnaker_source_times_are_truncated_to_microseconds_before_rounding_up
     )[0]
     # pre seen at tick 10: lag 20 + 1 − 10 = 11; trailing pre 50 depresses at lag −29.
     assert reference == pytest.approx(W0 + A_PLUS * exp(-11 / 20) - A_MINUS * exp(-29 / 20), abs=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Spike multiplicity: several spikes of one cell at one time (NEST's poisson_generator on the
+# grid), each its own event
+
+
+def spike_times_with_repeats(max_ms=30, max_size=14):
+    """Sorted times on a 1 ms grid or finer where a time may repeat up to three times."""
+    atom = st.tuples(st.builds(_time, st.integers(0, 2), st.integers(0, max_ms * FINE)), st.integers(1, 3))
+    return st.lists(atom, max_size=max_size).map(lambda items: sorted(t for t, k in items for _ in range(k)))
+
+
+@pytest.mark.parametrize("name, timing_class, weight_class", COMBINATIONS)
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_repeated_spike_times_are_separate_events_as_in_the_event_loop(name, timing_class, weight_class, data):
+    trains = st.tuples(spike_times_with_repeats(), spike_times_with_repeats())
+    problem = data.draw(problems(CONVENTIONS[name], timing_class, weight_class, trains=trains))
+    assert_reference_matches_event_loop(problem, name)

@@ -164,6 +164,13 @@ class SpinnakerBackend(PyNNBackend):
                 "parameters against the fixed-point model, initial-weight quantisation. Not checked: spikes and "
                 "learned weights (cases 'not run').")
 
+    def supports(self, rule, protocol):
+        if protocol.network == "convergent":
+            return ("network='convergent' (Poisson inputs onto cells that fire from their own dynamics) is not run "
+                    "on the 'spinnaker' backend: the synapse-level emulation needs the post spikes given, and "
+                    "reading all-to-all rows back from a board is not implemented")
+        return super().supports(rule, protocol)
+
     # -- judging -----------------------------------------------------------------------------------
     @classmethod
     def comparator(cls, observation):
@@ -245,7 +252,8 @@ class SpinnakerBackend(PyNNBackend):
         return sim.Projection(pre, post, connector, synapse, receptor_type=receptor)
 
     # -- reading -----------------------------------------------------------------------------------
-    def read_weights(self, projection, n):
+    def read_weights(self, projection, protocol):
+        n = len(protocol.cases)
         weights = np.full(n, np.nan)
         for i, j, w in projection.get("weight", format="list", with_address=True):
             if i == j and i < n:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ...results.status import Execution, Status
 from .common import FigureNames, Points, panel_title, points, window_panel, zero_crossing_rows
+from .network import distribution
 
 #: Case tables longer than this start collapsed (unless a case failed).
 OPEN_TABLE_ROWS = 12
@@ -151,6 +152,8 @@ class ProtocolView:
     residuals: object
     tables: tuple
     frequency: object = None  # FigureSpec of Δw against pairing frequency, or None
+    distributions: tuple = ()  # network.Distribution per learned result of a convergent network
+    distribution_figure: object = None  # FigureSpec of their histograms, or None
 
 
 def backend_notes(run, entries):
@@ -236,6 +239,11 @@ def protocol_view(run, name, names: FigureNames):
         if panel is not None:
             frequency = names.add(f"{slug}-frequency", "frequency", [panel],
                                   f"weight change against pairing frequency, protocol {name}")
+    distributions = tuple(d for d in (distribution(e) for e in learned) if d is not None)
+    distribution_figure = None
+    if distributions:
+        distribution_figure = names.add(f"{slug}-weights", "distribution", distributions,
+                                        f"initial and final weight distributions, protocol {name}")
     return ProtocolView(
         name=name, slug=slug, description=described.description if described else "",
         parameter_name=described.parameter_name if described else "",
@@ -246,6 +254,7 @@ def protocol_view(run, name, names: FigureNames):
         notes=tuple(backend_notes(run, entries)), window=window,
         zero_crossings=tuple(zero_crossing_rows([e for e, _ in windows])), scatter=scatter, residuals=residuals,
         tables=tuple(case_table(e) for e in entries), frequency=frequency,
+        distributions=distributions, distribution_figure=distribution_figure,
     )
 
 
