@@ -4,7 +4,7 @@ The public API is re-exported here; see the README for a tour.
 """
 
 from .conventions import CONVENTIONS, Conventions, exponential_table_length, resolve_conventions
-from .errors import ParameterError, UnsupportedByBackend
+from .errors import ParameterError, UnitWarning, UnsupportedByBackend
 from .reference import WeightTrajectory, predict_trajectory, predict_weights, stdp_window
 from .rules import (
     AdditivePotentiationMultiplicativeDepression,
@@ -29,6 +29,7 @@ __all__ = [
     "STDPRule",
     "SpikeNearestPairRule",
     "SpikePairRule",
+    "UnitWarning",
     "UnsupportedByBackend",
     "WeightTrajectory",
     "exponential_table_length",

@@ -80,8 +80,11 @@ def build_parser():
         option.add_to(run)
     rules = run.add_mutually_exclusive_group()
     rules.add_argument("--rule", metavar="LABEL",
-                       help=f"run the synthetic protocols under this rule instead of their own; one of "
+                       help=f"run the synthetic protocols under this rule alone instead of every rule; one of "
                        f"{', '.join(RULES)} (the seed network keeps its rule)")
+    rules.add_argument("--own-rules", action="store_true",
+                       help="run each protocol under its own rule only (pair-additive), not the matrix of every "
+                       "standard rule (faster)")
     rules.add_argument("--rule-file", metavar="PATH",
                        help="your own rule for the synthetic protocols: a TOML or JSON file with [timing] and "
                        "[weight] tables (see the README)")
@@ -122,6 +125,8 @@ def build_parser():
     nightly.add_argument("--emulate", action="store_true",
                          help="rehearse the job without a board: SpiNNaker's ARM code in the emulator (every output "
                          "says REHEARSAL); without it and without a board the job refuses to run")
+    nightly.add_argument("--own-rules", action="store_true",
+                         help="each protocol under its own rule only, not every standard rule")
     nightly.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
@@ -168,6 +173,7 @@ def validate_command(args, argv):
     run = run_validation(args.backend, args.protocol, args.out, command=command, progress=progress,
                          rule=rule, seed=args.seed, timestep=args.timestep, delay=args.delay,
                          initial_weight=args.initial_weight, network_size=args.network_size,
+                         rule_matrix=not args.own_rules,
                          network_duration=args.network_duration,
                          backend_options=backend_options(args.backend, args.spinnaker_cfg))
     print(summary_table(run))
@@ -202,7 +208,8 @@ def nightly_command(args):
                              "selected: drop --emulate")
     night, comparison = run_nightly(args.archive, backends=backends, backend_options=options or None,
                                     protocols=args.protocol, slower_factor=args.slower_factor,
-                                    slower_seconds=args.slower_seconds, keep=args.keep, progress=progress)
+                                    slower_seconds=args.slower_seconds, keep=args.keep, progress=progress,
+                                    rule_matrix=not args.own_rules)
     if comparison.get("rehearsal"):
         print(comparison["rehearsal"])
     for line in comparison["changes"]:

@@ -1,4 +1,7 @@
-"""Exceptions raised for bad input, before any computation or simulation starts."""
+"""Exceptions raised for bad input, before any computation or simulation starts, and the
+warning for values that look like the wrong unit."""
+
+import warnings
 
 
 class ParameterError(ValueError):
@@ -10,6 +13,21 @@ class ParameterError(ValueError):
 
 class UnsupportedByBackend(ParameterError):
     """A valid parameter that a backend cannot represent (e.g. ``w_min != 0`` on NEST)."""
+
+
+class UnitWarning(UserWarning):
+    """A value that is allowed but looks like the wrong unit (e.g. a τ in seconds where PyNN
+    takes ms). Turn it into an error with ``warnings.simplefilter("error", UnitWarning)``."""
+
+
+#: Time constants below this many ms look like seconds: pair-based STDP windows measured in
+#: cortex and hippocampus have τ of ≈ 10–100 ms (Bi & Poo 1998; Song, Miller & Abbott 2000).
+SMALLEST_PLAUSIBLE_TAU = 1.0  # ms
+
+
+def warn_unit(message, stacklevel=3):
+    """Warn with :class:`UnitWarning`; ``stacklevel`` as for :func:`warnings.warn`, counted from the caller."""
+    warnings.warn(message, UnitWarning, stacklevel=stacklevel)
 
 
 def check_finite(name, value, *, low=None, low_inclusive=True, high=None, unit=""):

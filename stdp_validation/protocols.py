@@ -57,6 +57,41 @@ DEFAULT_RULE = STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.012), AdditiveWeightDe
 #: AdditiveWeightDependence(w_min=0, w_max=5).
 SEED_RULE = STDPRule(SpikePairRule(10.0, 1.0, 0.5, 0.5), AdditiveWeightDependence(0.0, 5.0))
 
+#: Each case's first spike comes at least this many of the rule's longest τ after t = 0, and a
+#: deferred backend's trailing presynaptic spike this many τ after the case's last spike, so
+#: that NEST's nearest-rule phantom presynaptic spike at t = 0 and the trailing spike's own
+#: depression can each add at most e^(−10) ≈ 4.5e-5 of one pairing to a case.
+CLEAR_TAUS = 10.0
+#: Shortest trailing gap (ms) and the run's margin after the last spike (ms).
+TRAILING_GAP = 100.0
+END_MARGIN = 50.0
+
+
+def clear_time(rule):
+    """:data:`CLEAR_TAUS` × the rule's longest time constant (ms)."""
+    return CLEAR_TAUS * max(rule.timing.tau_plus, rule.timing.tau_minus)
+
+
+def trailing_gap(rule):
+    """The gap (ms) between a case's last spike and a deferred backend's trailing pre spike."""
+    return max(TRAILING_GAP, clear_time(rule))
+
+
+def _last_spike(cases):
+    return max((max(c.pre_spike_times[-1:] + c.post_drive_times[-1:]) for c in cases
+                if c.pre_spike_times or c.post_drive_times), default=0.0)
+
+
+def _first_spike(cases):
+    return min((min(c.pre_spike_times[:1] + c.post_drive_times[:1]) for c in cases
+                if c.pre_spike_times or c.post_drive_times), default=0.0)
+
+
+def end_time(cases, rule):
+    """t_stop (ms) for cases under ``rule``: room for the trailing spike, then a margin."""
+    return _last_spike(cases) + trailing_gap(rule) + END_MARGIN
+
+
 def network_rule(n_inputs=100):
     """The network protocol's rule, after Song, Miller & Abbott (2000), Nat. Neurosci. 3:919.
 
@@ -172,7 +207,10 @@ class Protocol:
         validate_protocol(self)
 
     def with_rule(self, rule):
-        """The same cases under another rule (initial weights moved into its bounds)."""
+        """The same cases under another rule (initial weights moved into its bounds).
+
+        For a rule with longer time constants, the spikes move later so that they start
+        :data:`CLEAR_TAUS` τ after t = 0, and the trailing gap and t_stop grow to match."""
         w_min, w_max = rule.weight.w_min, rule.weight.w_max
         old_min, old_max = self.rule.weight.w_min, self.rule.weight.w_max
         span = old_max - old_min
@@ -182,7 +220,23 @@ class Protocol:
             return w_min + fraction * (w_max - w_min)
 
         cases = tuple(replace(c, initial_weight=rescale(c.initial_weight)) for c in self.cases)
-        return replace(self, rule=rule, cases=cases)
+        changes = {"rule": rule, "cases": cases}
+        if self.network == "source":
+            offset = max(0.0, clear_time(rule) - _first_spike(cases))
+            if offset > 0:
+                offset = float(np.ceil(offset / self.timestep - 1e-9) * self.timestep)
+                changes["cases"] = cases = tuple(
+                    replace(c, pre_spike_times=tuple(round(t + offset, 10) for t in c.pre_spike_times),
+                            post_drive_times=tuple(round(t + offset, 10) for t in c.post_drive_times))
+                    for c in cases)
+            if self.trailing_pre_gap is not None:
+                changes["trailing_pre_gap"] = max(self.trailing_pre_gap, trailing_gap(rule))
+                changes["t_stop"] = max(self.t_stop + offset, end_time(cases, rule))
+        elif self.network == "convergent":
+            start = max(self.inputs.start, clear_time(rule))
+            changes["inputs"] = replace(self.inputs, start=start)
+            changes["t_stop"] = self.t_stop + start - self.inputs.start
+        return replace(self, **changes)
 
     def with_initial_weight(self, initial_weight):
         """The same cases, every one starting at ``initial_weight`` (within the rule's bounds)."""
@@ -310,15 +364,18 @@ def estimate_cost(protocol):
 # The protocols
 
 
-def window_protocol(lags=None, *, pre_time=100.0, initial_weight=0.5, rule=DEFAULT_RULE, timestep=0.1, delay=1.0,
+def window_protocol(lags=None, *, pre_time=None, initial_weight=0.5, rule=DEFAULT_RULE, timestep=0.1, delay=1.0,
                     stagger=10):
     """Single pre/post pairs over a sweep of emission Δt = t_post − t_pre (default −50…+50 ms by 1).
 
     Case k's pre spike is at ``pre_time + (k mod stagger)`` ms, so that at most
     ``ceil(n / stagger)`` sources fire in the same time step (sPyNNaker warns that a
     ``SpikeSourceArray`` sending more than 100 spikes at once may drop some on a board).
+    ``pre_time`` default: the earliest post spike :data:`CLEAR_TAUS` τ after t = 0.
     """
     lags = np.arange(-50.0, 51.0, 1.0) if lags is None else np.asarray(lags, dtype=float)
+    if pre_time is None:
+        pre_time = clear_time(rule) + max(0.0, -float(lags.min(initial=0.0)))
     if len(lags) and pre_time + lags.min() < 0:
         raise ParameterError(f"lags must be >= -pre_time ({-pre_time} ms); got {lags.min()} ms")
     if isinstance(stagger, bool) or not isinstance(stagger, int) or stagger < 1:
@@ -327,7 +384,6 @@ def window_protocol(lags=None, *, pre_time=100.0, initial_weight=0.5, rule=DEFAU
     for index, lag in enumerate(lags):
         pre = pre_time + (index % stagger)
         cases.append(Case(f"dt={lag:+g}", (pre,), (pre + lag,), initial_weight, parameter=float(lag)))
-    last = max(max(c.pre_spike_times + c.post_drive_times) for c in cases) if cases else pre_time
     return Protocol(
         name="window",
         description="One pre/post pair per synapse, swept over Δt: the STDP window curve.",
@@ -335,7 +391,8 @@ def window_protocol(lags=None, *, pre_time=100.0, initial_weight=0.5, rule=DEFAU
         rule=rule,
         delay=delay,
         timestep=timestep,
-        t_stop=last + 100.0 + 50.0,
+        t_stop=end_time(cases, rule) if cases else pre_time + END_MARGIN,
+        trailing_pre_gap=trailing_gap(rule),
         parameter_name="Δt = t_post − t_pre (ms)",
     )
 
@@ -369,8 +426,15 @@ def seed_protocol():
 
 
 def pairing_protocol(frequencies=(1.0, 10.0, 20.0, 50.0), lags=(-10.0, 10.0), n_pairings=60, *,
-                     initial_weight=0.5, rule=DEFAULT_RULE, start=50.0, timestep=1.0, delay=1.0):
-    """``n_pairings`` pre/post pairs at each frequency (Hz) with a fixed Δt (ms): frequency dependence."""
+                     initial_weight=1.0, rule=DEFAULT_RULE, start=None, timestep=1.0, delay=1.0):
+    """``n_pairings`` pre/post pairs at each frequency (Hz) with a fixed Δt (ms): frequency dependence.
+
+    ``initial_weight`` 1.0, the middle of the default rule's [0, 2]: no case reaches a bound
+    on any backend, so every case shows its frequency dependence (at 0.5, the depressing
+    cases ended at w_min). ``start`` default: the first spike :data:`CLEAR_TAUS` τ after t = 0.
+    """
+    if start is None:
+        start = clear_time(rule) + max([0.0] + [-float(lag) for lag in lags])
     cases = []
     for frequency in frequencies:
         frequency = check_finite("frequencies", frequency, low=0.0, low_inclusive=False, unit="Hz")
@@ -381,14 +445,14 @@ def pairing_protocol(frequencies=(1.0, 10.0, 20.0, 50.0), lags=(-10.0, 10.0), n_
             pre = start + period * np.arange(n_pairings)
             cases.append(Case(f"{frequency:g} Hz, dt={lag:+g}", tuple(pre), tuple(pre + lag), initial_weight,
                               parameter=frequency))
-    last = max(max(c.pre_spike_times[-1], c.post_drive_times[-1]) for c in cases)
     return Protocol(
         name="pairing",
         description=f"{n_pairings} pairings at each frequency with a fixed Δt: frequency dependence.",
         cases=tuple(cases),
         rule=rule,
         timestep=timestep,
-        t_stop=last + 100.0 + 50.0,
+        t_stop=end_time(cases, rule),
+        trailing_pre_gap=trailing_gap(rule),
         parameter_name="pairing frequency (Hz)",
         delay=delay,
     )
@@ -403,11 +467,12 @@ def poisson_protocol(n_random=20, rate=20.0, duration=1000.0, seed=20261126, *, 
     axonal delay); a post burst; a pre burst; alternating bursts.
     """
     rng = np.random.default_rng(seed)
+    start = clear_time(rule)  # ms: the phantom spike at t = 0 of NEST's nearest rules is 10 τ away
     min_gap = 3.0  # ms; keeps drive spikes apart so that the post cell fires once per drive
 
     def train(rate_hz):
         n = rng.poisson(rate_hz * duration / 1000.0)
-        times = np.unique(np.round(rng.uniform(20.0, duration, n) / timestep) * timestep)
+        times = np.unique(np.round(rng.uniform(start, start + duration, n) / timestep) * timestep)
         kept = [times[0]] if len(times) else []
         for t in times[1:]:
             if t - kept[-1] >= min_gap:
@@ -415,18 +480,17 @@ def poisson_protocol(n_random=20, rate=20.0, duration=1000.0, seed=20261126, *, 
         return tuple(float(t) for t in kept)
 
     cases = [Case(f"random {i}", train(rate), train(rate), initial_weight) for i in range(n_random)]
-    base = (100.0, 200.0, 300.0, 400.0)
     d = delay
-    edges = [
-        ("coincident", base, base),
-        ("post one delay before pre", base, tuple(t - d for t in base)),
-        ("post one delay after pre", base, tuple(t + d for t in base)),
+    edges = [  # times after `start`, ms
+        ("coincident", (100.0, 200.0, 300.0, 400.0), (100.0, 200.0, 300.0, 400.0)),
+        ("post one delay before pre", (100.0, 200.0, 300.0, 400.0), tuple(t - d for t in (100.0, 200.0, 300.0, 400.0))),
+        ("post one delay after pre", (100.0, 200.0, 300.0, 400.0), tuple(t + d for t in (100.0, 200.0, 300.0, 400.0))),
         ("post burst", (100.0, 300.0), (105.0, 108.0, 111.0, 114.0, 117.0, 120.0)),
         ("pre burst", (100.0, 103.0, 106.0, 109.0, 112.0, 300.0), (115.0,)),
         ("alternating bursts", (100.0, 104.0, 108.0, 200.0, 204.0), (102.0, 106.0, 110.0, 198.0, 202.0)),
     ]
-    cases.extend(Case(label, pre, post, initial_weight) for label, pre, post in edges)
-    last = max(max(c.pre_spike_times[-1:] + c.post_drive_times[-1:]) for c in cases)
+    cases.extend(Case(label, tuple(start + t for t in pre), tuple(start + t for t in post), initial_weight)
+                 for label, pre, post in edges)
     return Protocol(
         name="poisson",
         description=f"{n_random} random train pairs ({rate:g} Hz, seed {seed}) plus edge cases.",
@@ -434,17 +498,19 @@ def poisson_protocol(n_random=20, rate=20.0, duration=1000.0, seed=20261126, *, 
         rule=rule,
         delay=delay,
         timestep=timestep,
-        t_stop=last + 100.0 + 50.0,
+        t_stop=end_time(cases, rule),
+        trailing_pre_gap=trailing_gap(rule),
         seed=seed,
     )
 
 
 def bounds_protocol(n_pairings=40, frequency=20.0, lag=5.0, *, rule=None, timestep=0.1, delay=1.0):
     """Trains that drive the weight into w_max and into w_min (clipping order)."""
-    rule = rule or STDPRule(SpikePairRule(20.0, 20.0, 0.05, 0.06), AdditiveWeightDependence(0.0, 1.0))
+    # w_max = 2 (not 1): a missing or extra factor w_max in the amplitudes changes every step.
+    rule = rule or STDPRule(SpikePairRule(20.0, 20.0, 0.05, 0.06), AdditiveWeightDependence(0.0, 2.0))
     w_min, w_max = rule.weight.w_min, rule.weight.w_max
     period = 1000.0 / frequency
-    pre = 50.0 + period * np.arange(n_pairings)
+    pre = clear_time(rule) + lag + period * np.arange(n_pairings)
     causal, anticausal = tuple(pre + lag), tuple(pre - lag)
     middle = (w_min + w_max) / 2
     cases = (
@@ -462,7 +528,8 @@ def bounds_protocol(n_pairings=40, frequency=20.0, lag=5.0, *, rule=None, timest
         rule=rule,
         timestep=timestep,
         delay=delay,
-        t_stop=float(pre[-1]) + lag + 100.0 + 50.0,
+        t_stop=end_time(cases, rule),
+        trailing_pre_gap=trailing_gap(rule),
     )
 
 
@@ -641,12 +708,43 @@ def get_rule(label):
         raise ParameterError(f"rule must be one of {sorted(RULES)}; got {label!r}") from None
 
 
-#: Rules the test-suite sweeps over, by label.
-RULES = {
-    "pair-additive": DEFAULT_RULE,
-    "pair-multiplicative": STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.012), MultiplicativeWeightDependence(0.0, 2.0)),
-    "nearest-additive": STDPRule(SpikeNearestPairRule(20.0, 20.0, 0.01, 0.012), AdditiveWeightDependence(0.0, 2.0)),
-    "pair-addpot-muldep": STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.012),
-                                   AdditivePotentiationMultiplicativeDepression(0.0, 2.0)),
-    "pair-gutig": STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.012), GutigWeightDependence(0.0, 2.0, 0.3, 0.7)),
+#: Timing dependences and weight dependences of PyNN's standard pair-based rules, by the
+#: parts of a rule label ``<timing>-<weight>`` (:attr:`STDPRule.label`).
+TIMING_KINDS = {"pair": SpikePairRule, "nearest": SpikeNearestPairRule}
+WEIGHT_KINDS = {
+    "additive": AdditiveWeightDependence,
+    "multiplicative": MultiplicativeWeightDependence,
+    "addpot-muldep": AdditivePotentiationMultiplicativeDepression,
+    "gutig": GutigWeightDependence,
 }
+#: μ+ and μ− of Gütig's rule in the rule matrix: between additive (0) and multiplicative (1),
+#: and different, so that swapping them shows.
+GUTIG_MU = (0.3, 0.7)
+
+
+def rule_variant(rule, label):
+    """``rule``'s τ±, A± and bounds under the timing and weight dependence ``label`` names
+    (e.g. ``"nearest-gutig"``: SpikeNearestPairRule, GutigWeightDependence with :data:`GUTIG_MU`)."""
+    timing_kind, _, weight_kind = str(label).partition("-")
+    if timing_kind not in TIMING_KINDS or weight_kind not in WEIGHT_KINDS:
+        raise ParameterError(f"rule must be one of {RULE_LABELS}; got {label!r}")
+    t, w = rule.timing, rule.weight
+    timing = TIMING_KINDS[timing_kind](t.tau_plus, t.tau_minus, t.A_plus, t.A_minus)
+    if weight_kind == "gutig":
+        mu_plus, mu_minus = (w.mu_plus, w.mu_minus) if rule.is_gutig else GUTIG_MU
+        weight = GutigWeightDependence(w.w_min, w.w_max, mu_plus, mu_minus)
+    else:
+        weight = WEIGHT_KINDS[weight_kind](w.w_min, w.w_max)
+    return STDPRule(timing, weight)
+
+
+#: Every standard rule's label: each timing dependence with each weight dependence.
+RULE_LABELS = tuple(f"{timing}-{weight}" for timing in TIMING_KINDS for weight in WEIGHT_KINDS)
+
+#: Rules by label, on the synthetic protocols' default parameters (:data:`DEFAULT_RULE`).
+RULES = {label: rule_variant(DEFAULT_RULE, label) for label in RULE_LABELS}
+
+#: Protocols the main job runs under every rule of :data:`RULE_LABELS` (each keeping its own
+#: time constants, amplitudes and bounds). ``seed`` reproduces the notebook under its own rule;
+#: the ``delays`` family checks delay conventions, under the additive pair rule.
+MATRIX_PROTOCOLS = ("window", "pairing", "poisson", "bounds", "network")

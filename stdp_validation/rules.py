@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from .errors import ParameterError, check_finite
+from .errors import SMALLEST_PLAUSIBLE_TAU, ParameterError, check_finite, warn_unit
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,9 @@ class _PairTiming:
     def __post_init__(self):
         for name in ("tau_plus", "tau_minus"):
             value = check_finite(name, getattr(self, name), low=0.0, low_inclusive=False, unit="ms")
+            if value < SMALLEST_PLAUSIBLE_TAU:
+                warn_unit(f"{name} = {value!r} ms is shorter than {SMALLEST_PLAUSIBLE_TAU} ms: PyNN's time constants "
+                          f"are in ms (was it given in seconds? {value!r} s = {value * 1000:g} ms)")
             object.__setattr__(self, name, value)
         # Negative amplitudes (reverse STDP) are legitimate PyNN input; only finiteness is required.
         for name in ("A_plus", "A_minus"):

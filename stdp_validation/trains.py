@@ -12,7 +12,7 @@ from numbers import Real
 
 import numpy as np
 
-from .errors import ParameterError, UnsupportedByBackend, check_finite
+from .errors import ParameterError, UnsupportedByBackend, check_finite, warn_unit
 from .rules import STDPRule
 
 
@@ -141,11 +141,15 @@ def check_supported(rule, conventions, owner=None):
 
 
 def checked_inputs(pre_spike_times, post_spike_times, rule):
-    """The rule and both spike-train arguments checked together; returns (pre, post) lists of arrays."""
+    """The rule and both spike-train arguments checked together; returns (pre, post) lists of arrays.
+
+    Warns (:class:`~stdp_validation.errors.UnitWarning`) when a train fires implausibly fast
+    for ms, as spike times given in seconds do."""
     if not isinstance(rule, STDPRule):
         raise ParameterError(f"rule must be an STDPRule; got {rule!r}")
     pre, pre_single = as_trains(pre_spike_times, "pre_spike_times")
     post, post_single = as_trains(post_spike_times, "post_spike_times")
+    _warn_if_seconds(pre + post)
     if len(pre) != len(post) or (pre_single != post_single and len(pre) != 1):
         raise ParameterError(
             "pre_spike_times and post_spike_times must hold the same number of trains; got "
@@ -153,6 +157,26 @@ def checked_inputs(pre_spike_times, post_spike_times, rule):
             f"{'one train' if post_single else f'{len(post)} trains'}"
         )
     return pre, post
+
+
+#: A train of at least :data:`SECONDS_MIN_SPIKES` spikes firing faster than this on average
+#: (spikes per ms, i.e. 1 kHz) looks like times in seconds: a 20 Hz train given in s reads as
+#: 20 spikes per "ms". No refractory neuron sustains 1 kHz.
+SECONDS_MEAN_RATE = 1.0
+SECONDS_MIN_SPIKES = 10
+
+
+def _warn_if_seconds(trains):
+    for train in trains:
+        if len(train) < SECONDS_MIN_SPIKES:
+            continue
+        span = float(train[-1] - train[0])
+        rate = len(train) / span if span > 0 else float("inf")
+        if rate > SECONDS_MEAN_RATE:
+            warn_unit(f"a train of {len(train)} spikes from {float(train[0]):g} to {float(train[-1]):g} ms fires at "
+                      f"{rate * 1000:.3g} Hz on average: spike times are in ms (were they given in seconds?)",
+                      stacklevel=6)  # the caller of predict_weights / predict_trajectory
+            return
 
 
 # ---------------------------------------------------------------------------------------------

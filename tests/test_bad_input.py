@@ -134,7 +134,7 @@ ONE_CASE = (Case("a", (10.0,), (15.0,), 0.5),)
         (lambda: Protocol("p", "", (Case("a", (), (), 2.5),)), ["initial_weight", "2.5", "[0.0, 2.0]"]),
         (lambda: Protocol("p", "", ONE_CASE * 2), ["case labels must be unique"]),
         (lambda: Protocol("p", "", ONE_CASE, network="ring"), ["network", "'ring'", "'source'"]),
-        (lambda: window_protocol([-200.0]), ["lags", "-200.0", "-100.0"]),
+        (lambda: window_protocol([-200.0], pre_time=100.0), ["lags", "-200.0", "-100.0"]),
         (lambda: get_protocol("stdp"), ["protocol", "'stdp'", "window"]),
         (lambda: get_protocol("poisson", seed=-4), ["seed", "-4", ">= 0"]),
     ],

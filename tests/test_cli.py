@@ -5,6 +5,7 @@ import json
 import pytest
 
 from stdp_validation.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, main
+from stdp_validation.protocols import RULE_LABELS
 from stdp_validation.results import Observation
 
 
@@ -16,7 +17,9 @@ def test_main_job_writes_results_and_observations(tmp_path, capsys):
     assert "window" in out and "bounds" in out and "results:" in out
     (run_dir,) = (tmp_path / "r").iterdir()
     results = json.loads((run_dir / "results.json").read_text())
-    assert [(r["backend"], r["protocol"]) for r in results["results"]] == [("nest", "window"), ("nest", "bounds")]
+    # The rule matrix: each protocol under every standard rule (NEST has them all).
+    assert [(r["backend"], r["protocol"], r["rule"]) for r in results["results"]] == [
+        ("nest", protocol, rule) for protocol in ("window", "bounds") for rule in RULE_LABELS]
     assert results["results"][0]["summary"]["cases"] == 101
     assert results["finished"] is not None and not results["errors"]
     observation = Observation.load(run_dir / "observations" / "nest-window-pair-additive.json")
@@ -32,7 +35,7 @@ def test_revalidate_flags_a_tampered_observation(tmp_path, capsys):
     assert main(["--backend", "nest", "--protocol", "bounds", "--out", str(tmp_path), "--quiet"]) == EXIT_OK
     (path,) = tmp_path.glob("*/observations/nest-bounds-pair-additive.json")
     data = json.loads(path.read_text())
-    data["final_weights"][0] += 1e-6  # above the tolerance, 1e-9 of w_max = 1
+    data["final_weights"][0] += 1e-6  # above the tolerance, 1e-9 of w_max = 2
     path.write_text(json.dumps(data))
     assert main(["revalidate", str(path)]) == EXIT_FAILED
     assert "1 failed" in capsys.readouterr().out

@@ -39,6 +39,7 @@ def no_board(monkeypatch, tmp_path):
 def rehearse(archive, date, **spinnaker_options):
     # Timing limits out of reach: these tests are about weights, and timings jitter on CI machines.
     return run_nightly(archive, backends=["spinnaker"], protocols=PROTOCOLS, date=date, progress=lambda line: None,
+                       rule_matrix=False,
                        backend_options={"spinnaker": {"emulate": True, **spinnaker_options}}, slower_seconds=1e6)
 
 

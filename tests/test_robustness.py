@@ -38,7 +38,8 @@ def fail_on(monkeypatch, protocol_name, exception):
 @pytest.mark.nest
 def test_a_failing_protocol_keeps_every_finished_result_and_the_run_goes_on(tmp_path, monkeypatch):
     fail_on(monkeypatch, "bounds", RuntimeError("injected: simulator crashed"))
-    run = run_validation(["nest"], ["window", "bounds", "poisson"], tmp_path, progress=lambda line: None)
+    run = run_validation(["nest"], ["window", "bounds", "poisson"], tmp_path, progress=lambda line: None,
+                         rule_matrix=False)
     results = json.loads(run.results_file.read_text())
     assert [r["protocol"] for r in results["results"]] == ["window", "poisson"]
     (error,) = results["errors"]
@@ -61,7 +62,7 @@ def test_the_command_reports_a_failure_with_its_cause(tmp_path, monkeypatch, cap
 @pytest.mark.nest
 def test_ctrl_c_stops_cleanly_and_keeps_what_finished(tmp_path, monkeypatch, capsys):
     fail_on(monkeypatch, "poisson", KeyboardInterrupt())
-    status = main(["--backend", "nest", "--protocol", "window", "--protocol", "poisson", "--protocol", "bounds",
+    status = main(["--own-rules", "--backend", "nest", "--protocol", "window", "--protocol", "poisson", "--protocol", "bounds",
                    "--out", str(tmp_path)])
     assert status == EXIT_INTERRUPTED
     (results_file,) = tmp_path.glob("*/results.json")
@@ -149,7 +150,7 @@ def test_two_processes_started_together_write_separate_report_folders(tmp_path):
 def test_a_real_ctrl_c_during_a_brian2_simulation_stops_the_run_and_keeps_what_finished(tmp_path):
     # SIGINT while Brian2 simulates the 60 s pairing protocol. Brian2 catches it and ends run()
     # early; the truncated simulation must not be reported as a result.
-    command = [sys.executable, "-m", "stdp_validation.cli", "--backend", "nest", "--backend", "brian2",
+    command = [sys.executable, "-m", "stdp_validation.cli", "--own-rules", "--backend", "nest", "--backend", "brian2",
                "--protocol", "bounds", "--protocol", "pairing", "--out", str(tmp_path)]
     process = subprocess.Popen(command, cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONPATH": str(REPOSITORY)})

@@ -3,9 +3,13 @@
 Each case of a protocol becomes one plastic synapse between its own presynaptic and
 postsynaptic cell (one-to-one), so a whole protocol is ONE network; batching is exact
 because the synapses share nothing. Several protocols may share one simulation
-(:meth:`PyNNBackend.groups`): each keeps its own populations, and the run lasts the longest
-``t_stop`` of the group, which changes nothing for the others since no protocol has a spike
-after its own ``t_stop``. Backend differences are small hooks overridden by the subclasses.
+(:meth:`PyNNBackend.groups`), and the run lasts the longest ``t_stop`` of the group, which
+changes nothing for the others since no protocol has a spike after its own ``t_stop``. The
+same "source" protocol under several rules (the rule matrix) shares its cells: one set of
+presynaptic sources, drive sources and driven post cells, with one plastic projection per
+rule. The post cells fire from the drive alone (see :data:`DRIVE_WEIGHT`), so the rules'
+projections cannot affect one another, and each is compared on the spikes recorded. Backend
+differences are small hooks overridden by the subclasses.
 
 Networks
 --------
@@ -92,6 +96,9 @@ class PyNNBackend(Backend):
     #: PyNN 0.13 fails on one-cell populations with numpy >= 2, pyNN.brian2 on a single
     #: connection: protocols of one case get a silent extra synapse, dropped from every result.
     pad_single_case = True
+    #: Whether one "source" protocol under several rules runs as one network (shared cells,
+    #: one plastic projection per rule); see :meth:`groups`.
+    share_cells_across_rules = True
 
     @property
     def execution(self):
@@ -121,7 +128,7 @@ class PyNNBackend(Backend):
         return Sequence(train)
 
     def population_label(self, protocol, role):
-        return f"{protocol.name}: {role}"
+        return f"{protocol.name} ({protocol.rule.label}): {role}"
 
     def receptor(self, protocol):
         """Synapse type of the plastic projection."""
@@ -173,8 +180,16 @@ class PyNNBackend(Backend):
         """Called after ``end()`` and after :meth:`session` closed (e.g. to collect its log)."""
 
     def groups(self, prepared):
-        """How protocols share simulations: lists of indices into ``prepared``. Default: one each."""
-        return [[index] for index in range(len(prepared))]
+        """How protocols share simulations: lists of indices into ``prepared``. Default: one
+        each, except that the same "source" protocol under several rules shares one (and
+        its cells, :attr:`share_cells_across_rules`)."""
+        if not self.share_cells_across_rules:
+            return [[index] for index in range(len(prepared))]
+        groups = {}
+        for index, item in enumerate(prepared):
+            key = cells_key(item) if self.shares_cells(item.protocol) else ("alone", index)
+            groups.setdefault(key, []).append(index)
+        return list(groups.values())
 
     # -- the run -------------------------------------------------------------------------------------
     def prepare(self, protocol):
@@ -213,10 +228,10 @@ class PyNNBackend(Backend):
 
     def run(self, protocols):
         prepared = [self.prepare(protocol) for protocol in protocols]
-        names = [item.protocol.name for item in prepared]
+        names = [f"{item.protocol.name} ({item.protocol.rule.label})" for item in prepared]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
-            raise UnsupportedByBackend(f"protocol names must be unique within one run (population labels); "
+            raise UnsupportedByBackend(f"protocol names must be unique per rule within one run (population labels); "
                                        f"got {', '.join(repeated)} more than once")
         pending = {}
         next_index = 0
@@ -234,7 +249,7 @@ class PyNNBackend(Backend):
             return self.simulate(items)
         except Exception as error:  # noqa: BLE001 - recorded per protocol with its cause
             if len(items) == 1:
-                return [RunError.from_exception(self.name, items[0].protocol.name, error)]
+                return [RunError.from_exception(self.name, items[0].protocol.name, error, items[0].protocol.rule.label)]
             outcomes = []
             for item in items:
                 try:
@@ -242,7 +257,8 @@ class PyNNBackend(Backend):
                                                                 f"failed ({type(error).__name__}: {error})")
                     outcomes.append(observation)
                 except Exception as single_error:  # noqa: BLE001
-                    outcomes.append(RunError.from_exception(self.name, item.protocol.name, single_error))
+                    outcomes.append(RunError.from_exception(self.name, item.protocol.name, single_error,
+                                                            item.protocol.rule.label))
             return outcomes
 
     def simulate(self, items, note=""):
@@ -267,9 +283,16 @@ class PyNNBackend(Backend):
             shared["setup"] = time.perf_counter() - started
             try:
                 networks = []
+                cells = {}  # cells_key → the network whose cells the same protocol under another rule reuses
                 for item in items:
                     started = time.perf_counter()
-                    networks.append(self.build(sim, item))
+                    key = cells_key(item) if self.shares_cells(item.protocol) else None
+                    if key is not None and key in cells:
+                        networks.append(self.add_rule(sim, item, cells[key]))
+                    else:
+                        networks.append(self.build(sim, item))
+                        if key is not None:
+                            cells[key] = networks[-1]
                     item.timings["build"] = time.perf_counter() - started
                 started = time.perf_counter()
                 sim.run(t_run)
@@ -293,10 +316,13 @@ class PyNNBackend(Backend):
         self.finish(items, readouts, session)
         notes = [note] if note else []
         if len(items) > 1:
-            notes.append(f"one {self.name} network and run for protocols "
-                         f"{', '.join(item.protocol.name for item in items)} at timestep {timestep:g} ms, "
-                         f"run length {t_run:g} ms (the longest t_stop)")
-        return [RunError.from_exception(self.name, item.protocol.name, readout.error) if readout.error is not None
+            runs = ", ".join(f"{item.protocol.name} ({item.protocol.rule.label})" for item in items)
+            shares = "" if len({item.protocol.name for item in items}) > 1 or not self.share_cells_across_rules else (
+                "; the rules' plastic projections share the same pre, drive and post cells")
+            notes.append(f"one {self.name} network and run for {runs} at timestep {timestep:g} ms, "
+                         f"run length {t_run:g} ms (the longest t_stop){shares}")
+        return [RunError.from_exception(self.name, item.protocol.name, readout.error, item.protocol.rule.label)
+                if readout.error is not None
                 else self.observation(item, readout, {**shared, **item.timings}, t_run, notes)
                 for item, readout in zip(items, readouts)]
 
@@ -335,6 +361,27 @@ class PyNNBackend(Backend):
         pre.record("spikes")
         post.record("spikes")
         return {"pre": pre, "post": post, "plastic": plastic, "receptor": receptor}
+
+    def shares_cells(self, protocol):
+        """Whether ``protocol`` may share its cells with the same protocol under another rule.
+
+        Only when its plastic projection needs no ``Projection.set`` (one initial weight for
+        every case): measured on pyNN.nest 0.13, ``Projection.set`` of per-case weights on
+        one of several projections between the same two populations left other projections'
+        weights unreadable (NaN) or changed."""
+        weights = {case.initial_weight for case in protocol.cases}
+        return self.share_cells_across_rules and protocol.network == "source" and len(weights) == 1
+
+    def add_rule(self, sim, item, network):
+        """The same cells as ``network`` (the same protocol built under another rule), with a
+        plastic projection under this item's rule."""
+        protocol, initial = item.protocol, item.initial_weights
+        pre, post = network["pre"], network["post"]
+        if self.pad_single_case and len(item.pre_trains) < 2:
+            initial = initial + [protocol.rule.weight.w_min]
+        receptor = self.receptor(protocol)
+        plastic = self.connect_plastic(sim, pre, post, protocol, initial, receptor)
+        return {**network, "plastic": plastic, "receptor": receptor}  # with any recorders a subclass added
 
     def build_convergent(self, sim, item):
         """Poisson inputs → all-to-all plastic synapses → cells that fire from their own dynamics."""
@@ -386,6 +433,14 @@ class PyNNBackend(Backend):
             notes=notes + extras.pop("notes", []),
             **extras,
         )
+
+
+def cells_key(item):
+    """What a "source" protocol's cells are made of (its inputs, drive, delay and timestep):
+    equal keys can share the cells under different rules."""
+    protocol = item.protocol
+    return (protocol.name, protocol.timestep, protocol.delay, protocol.t_stop, protocol.network,
+            tuple(map(tuple, item.pre_trains)), tuple(map(tuple, item.drive_trains)))
 
 
 def connector(sim, protocol):

@@ -249,14 +249,15 @@ class RunError:
     protocol: str
     error: str
     traceback: str = ""
+    rule: str = ""  # label of the rule the protocol ran under
 
     @classmethod
-    def from_exception(cls, backend, protocol, exception):
+    def from_exception(cls, backend, protocol, exception, rule=""):
         text = "".join(_traceback.format_exception(type(exception), exception, exception.__traceback__))
-        return cls(backend, protocol, f"{type(exception).__name__}: {exception}", text)
+        return cls(backend, protocol, f"{type(exception).__name__}: {exception}", text, rule)
 
     def to_dict(self):
-        return {"backend": self.backend, "protocol": self.protocol, "error": self.error,
+        return {"backend": self.backend, "protocol": self.protocol, "rule": self.rule, "error": self.error,
                 "traceback": self.traceback}
 
 

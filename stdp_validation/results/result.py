@@ -50,6 +50,11 @@ class Verdict:
 
     def __post_init__(self):
         self.status = Status(self.status)
+        # A non-finite number comes back from JSON as "nan", "inf" or "-inf" (to_jsonable).
+        for name in ("expected", "observed", "error", "tolerance", "lag", "post_timing_error", "lsb"):
+            value = getattr(self, name)
+            if isinstance(value, str) and value in ("nan", "inf", "-inf"):
+                setattr(self, name, float(value))
 
     @property
     def compared(self):

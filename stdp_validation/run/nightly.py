@@ -190,10 +190,11 @@ def trends(archive):
 
 def run_nightly(archive, *, backends=(BOARD_BACKEND,), backend_options=None, protocols=None,
                 slower_factor=DEFAULT_SLOWER_FACTOR, slower_seconds=DEFAULT_SLOWER_SECONDS, keep=None,
-                date=None, progress=None):
+                date=None, progress=None, rule_matrix=True):
     """Run the suite into ``archive/<date>[-N]/``, compare with the previous night; return (folder, comparison).
 
-    ``keep``: keep only the newest ``keep`` nights (``None``: all). Writes ``regressions.json``
+    ``keep``: keep only the newest ``keep`` nights (``None``: all). ``rule_matrix``: as for
+    :func:`~.orchestration.run_validation` (every standard rule the backend supports). Writes ``regressions.json``
     and ``trends.json`` into the night and its report (with the trend plots).
     """
     from ..report import write_report
@@ -208,7 +209,7 @@ def run_nightly(archive, *, backends=(BOARD_BACKEND,), backend_options=None, pro
                              f"got {keep!r}")
     run = run_validation(backends, protocols, out_dir=archive, command="stdp-validate nightly", progress=progress,
                          backend_options=backend_options, folder_name=date or _dt.date.today().isoformat(),
-                         out_option="--archive")
+                         out_option="--archive", rule_matrix=rule_matrix)
     night = run.directory
     earlier = previous_night(archive, night)
     if earlier is None:

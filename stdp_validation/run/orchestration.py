@@ -18,7 +18,16 @@ from pathlib import Path
 
 from ..backends import DEFAULT_BACKENDS, get_backend, parse_backend, unavailable_reason
 from ..errors import ParameterError
-from ..protocols import PROTOCOL_FAMILIES, PROTOCOL_PARAMETERS, PROTOCOLS, get_protocols, get_rule
+from ..protocols import (
+    MATRIX_PROTOCOLS,
+    PROTOCOL_FAMILIES,
+    PROTOCOL_PARAMETERS,
+    PROTOCOLS,
+    RULE_LABELS,
+    get_protocols,
+    get_rule,
+    rule_variant,
+)
 from ..results.compare import evaluate
 from ..results.defects import KNOWN_DEFECTS, NETWORK_DEFECTS
 from ..results.io import slugify, write_json_atomic
@@ -130,17 +139,22 @@ class ValidationRun:
 class Plan:
     """What a run will do, decided and checked before anything is simulated."""
 
-    protocols: dict  # name → Protocol
+    protocols: dict  # (protocol name, rule label) → Protocol
     runners: dict  # backend label → Backend instance
     skipped: dict  # backend name → why it cannot run here
     unsupported: list  # {"backend", "protocol", "reason"}
 
 
 def plan_validation(backends=None, protocols=None, *, rule=None, seed=None, backend_options=None,
-                    timestep=None, delay=None, initial_weight=None, network_size=None, network_duration=None):
+                    timestep=None, delay=None, initial_weight=None, network_size=None, network_duration=None,
+                    rule_matrix=True):
     """Check every input and prepare the run before anything is simulated (:class:`Plan`).
 
-    ``rule``: an :class:`~stdp_validation.rules.STDPRule` or a label of
+    Without ``rule``, the protocols of :data:`~stdp_validation.protocols.MATRIX_PROTOCOLS` run
+    under every standard rule (:data:`~stdp_validation.protocols.RULE_LABELS`, each keeping the
+    protocol's own τ±, A± and bounds), the others under their own rule; ``rule_matrix=False``
+    runs every protocol under its own rule only. ``rule``: an
+    :class:`~stdp_validation.rules.STDPRule` or a label of
     :data:`~stdp_validation.protocols.RULES` that replaces the synthetic protocols' own rule
     (the seed network keeps its rule: it reproduces the notebook exactly). ``timestep`` (ms),
     ``delay`` (ms) and ``initial_weight`` (the rule's weight units) go to the protocols that
@@ -150,21 +164,23 @@ def plan_validation(backends=None, protocols=None, *, rule=None, seed=None, back
     """
     specs = [parse_backend(spec) for spec in dict.fromkeys(backends or DEFAULT_BACKENDS)]
     names = list(dict.fromkeys(protocols or DEFAULT_PROTOCOLS))
-    takes_weight = set()
-    built = {}
-    for name in names:
-        n_inputs, n_neurons = network_size if network_size is not None else (None, None)
-        for p in get_protocols(name, seed=seed, timestep=timestep, delay=delay, n_inputs=n_inputs,
-                               n_neurons=n_neurons, duration=network_duration):
-            built[p.name] = p
-            if "initial_weight" in PROTOCOL_PARAMETERS.get(name, ()):
-                takes_weight.add(p.name)
     if rule is not None:
         rule = get_rule(rule) if isinstance(rule, str) else rule
-        built = {name: (p if p.network == "seed" else p.with_rule(rule)) for name, p in built.items()}
-    if initial_weight is not None:  # after the rule: the weight is in its units and bounds
-        built = {name: (p.with_initial_weight(initial_weight) if name in takes_weight else p)
-                 for name, p in built.items()}
+    built = {}  # (protocol name, rule label) → Protocol
+    n_inputs, n_neurons = network_size if network_size is not None else (None, None)
+    for name in names:
+        for p in get_protocols(name, seed=seed, timestep=timestep, delay=delay, n_inputs=n_inputs,
+                               n_neurons=n_neurons, duration=network_duration):
+            if rule is not None:
+                variants = [p if p.network == "seed" else p.with_rule(rule)]
+            elif rule_matrix and name in MATRIX_PROTOCOLS:
+                variants = [p.with_rule(rule_variant(p.rule, label)) for label in RULE_LABELS]
+            else:
+                variants = [p]
+            for variant in variants:
+                if initial_weight is not None and "initial_weight" in PROTOCOL_PARAMETERS.get(name, ()):
+                    variant = variant.with_initial_weight(initial_weight)  # in the rule's units and bounds
+                built[variant.name, variant.rule.label] = variant
     options = backend_options or {}
     runners, skipped, unsupported = {}, {}, []
     for name, spec_options in specs:
@@ -182,7 +198,8 @@ def plan_validation(backends=None, protocols=None, *, rule=None, seed=None, back
         for protocol in built.values():
             reason = backend.supports(protocol.rule, protocol)
             if reason is not None:
-                unsupported.append({"backend": backend.label, "protocol": protocol.name, "reason": reason})
+                unsupported.append({"backend": backend.label, "protocol": protocol.name,
+                                    "rule": protocol.rule.label, "reason": reason})
     return Plan(built, runners, skipped, unsupported)
 
 
@@ -193,7 +210,7 @@ def observation_name(label, protocol, rule):
 
 def run_validation(backends=None, protocols=None, out_dir="reports", command=None, progress=None, rule=None,
                    seed=None, backend_options=None, folder_name=None, out_option="--out", timestep=None, delay=None,
-                   initial_weight=None, network_size=None, network_duration=None):
+                   initial_weight=None, network_size=None, network_duration=None, rule_matrix=True):
     """Run every protocol on every available backend; return the :class:`ValidationRun`.
 
     The run writes ``out_dir/<folder_name>`` (default: an ISO-8601 timestamp). ``progress`` is
@@ -202,27 +219,28 @@ def run_validation(backends=None, protocols=None, out_dir="reports", command=Non
     """
     plan = plan_validation(backends, protocols, rule=rule, seed=seed, backend_options=backend_options,
                            timestep=timestep, delay=delay, initial_weight=initial_weight,
-                           network_size=network_size, network_duration=network_duration)
+                           network_size=network_size, network_duration=network_duration, rule_matrix=rule_matrix)
     progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     directory = new_folder(out_dir, folder_name or utc_timestamp(), out_option)
     run = ValidationRun(directory, command or "stdp-validate", list(plan.runners) + list(plan.skipped),
-                        list(plan.protocols), skipped=plan.skipped, unsupported=plan.unsupported)
+                        list(dict.fromkeys(name for name, _ in plan.protocols)), skipped=plan.skipped,
+                        unsupported=plan.unsupported)
     for label, backend in plan.runners.items():
         run.backend_notes[label] = {"execution": backend.execution.value, "note": backend.execution_note(),
                                     "environment": backend.environment()}
     for name, reason in plan.skipped.items():
         progress(f"[{name}] skipped: {reason}")
     run.save()
-    not_supported = {(u["backend"], u["protocol"]): u["reason"] for u in plan.unsupported}
+    not_supported = {(u["backend"], u["protocol"], u["rule"]): u["reason"] for u in plan.unsupported}
     try:
         for label, backend in plan.runners.items():
-            selected = [p for name, p in plan.protocols.items() if (label, name) not in not_supported]
-            for name in plan.protocols:
-                if (label, name) in not_supported:
-                    progress(f"[{label}] {name}: not supported: {not_supported[label, name]}")
+            selected = [p for key, p in plan.protocols.items() if (label, *key) not in not_supported]
+            for reason in dict.fromkeys(reason for (b, _, _), reason in not_supported.items() if b == label):
+                which = [f"{name} ({rule})" for (b, name, rule), r in not_supported.items() if b == label and r == reason]
+                progress(f"[{label}] not supported: {', '.join(which)}: {reason}")
             if not selected:
                 continue
-            progress(f"[{label}] {', '.join(p.name for p in selected)}: "
+            progress(f"[{label}] {len(selected)} protocol runs ({', '.join(dict.fromkeys(p.name for p in selected))}): "
                      f"{sum(len(p.cases) for p in selected)} cases ...")
             started = time.perf_counter()
             for outcome in backend.run(selected):
@@ -235,9 +253,9 @@ def run_validation(backends=None, protocols=None, out_dir="reports", command=Non
                 entry = run.record(outcome, None if path is None else str(path.relative_to(directory)))
                 run.save()
                 if isinstance(entry, RunError):
-                    progress(f"[{label}] {entry.protocol}: FAILED with {entry.error}")
+                    progress(f"[{label}] {entry.protocol} ({entry.rule}): FAILED with {entry.error}")
                 else:
-                    progress(f"[{label}] {entry.protocol}: {result_line(entry)} ({seconds:.1f} s)")
+                    progress(f"[{label}] {entry.protocol} ({entry.rule}): {result_line(entry)} ({seconds:.1f} s)")
                 started = time.perf_counter()
     except KeyboardInterrupt:
         run.interrupted = True

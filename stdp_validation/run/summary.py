@@ -37,6 +37,9 @@ def run_status(run):
     rest = []
     if known:
         rest.append(f"known defects: {_listing(known)}")
+    defect_only = _defects_only(results)
+    if defect_only:
+        rest.append(f"no case validated, only known defects: {', '.join(defect_only)}")
     if not_run:
         rest.append(f"not run (no learned weights): {_listing(not_run)}")
     tail = f" ({'; '.join(rest)})" if rest else ""
@@ -50,6 +53,17 @@ def run_status(run):
     return Status.PASS, f"PASSED: {sum(validated.values())} validated cases ({_listing(validated)}){tail}"
 
 
+def _defects_only(results):
+    """``"<rule> on <backend label>"`` for every (backend label, rule) whose cases include known
+    defects and no pass: such a rule is not validated there, whatever else passed."""
+    groups = {}
+    for result in results:
+        key = (result.backend_label, result.rule)
+        passed, defects = groups.get(key, (0, 0))
+        groups[key] = (passed + result.count(Status.PASS), defects + result.count(Status.KNOWN_DEFECT))
+    return [f"{rule} on {label}" for (label, rule), (passed, defects) in groups.items() if defects and not passed]
+
+
 def _ratio_cell(ratio):
     return "n/a" if ratio is None else f"{ratio:.3g}"
 
@@ -61,18 +75,18 @@ def _checks_cell(result):
 
 def summary_table(run):
     """Plain-text table: one row per result with its status and counts, then the headline."""
-    names = [r.protocol for r in run.results] + [e.protocol for e in run.errors] + [u["protocol"] for u in run.unsupported]
+    names = [r.protocol for r in run.results] + [e.protocol for e in run.errors]
     w = max([10] + [len(n) for n in names])
     labels = [r.backend_label for r in run.results] + [e.backend for e in run.errors] + list(run.skipped) + \
         [u["backend"] for u in run.unsupported]
     b = max([16] + [len(label) for label in labels])
-    header = (f"{'protocol':<{w}} {'backend':<{b}} {'rule':<20} {'status':<12} {'cases':>5} {'passed':>6} "
+    header = (f"{'protocol':<{w}} {'backend':<{b}} {'rule':<22} {'status':<12} {'cases':>5} {'passed':>6} "
               f"{'failed':>6} {'defects':>7} {'not run':>7} {'checks':>9} {'worst err/tol':>13}")
     lines = [header, "-" * len(header)]
     for result in run.results:
         counts = result.counts
         lines.append(
-            f"{result.protocol:<{w}} {result.backend_label:<{b}} {result.rule:<20} {result.status.value:<12} "
+            f"{result.protocol:<{w}} {result.backend_label:<{b}} {result.rule:<22} {result.status.value:<12} "
             f"{len(result.verdicts):>5} {counts['pass']:>6} {counts['fail']:>6} {counts['known_defect']:>7} "
             f"{counts['not_run']:>7} {_checks_cell(result):>9} {_ratio_cell(result.worst_error_ratio):>13}"
         )
@@ -80,8 +94,13 @@ def summary_table(run):
         lines.append(f"{error.protocol:<{w}} {error.backend:<{b}} ERROR {error.error}")
     for backend, reason in run.skipped.items():
         lines.append(f"{'(all)':<{w}} {backend:<{b}} SKIPPED {reason}")
+    grouped = {}
     for entry in run.unsupported:
-        lines.append(f"{entry['protocol']:<{w}} {entry['backend']:<{b}} NOT SUPPORTED {entry['reason']}")
+        grouped.setdefault((entry["backend"], entry["reason"]), []).append(entry)
+    for (backend, reason), entries in grouped.items():
+        protocols = ", ".join(dict.fromkeys(e["protocol"] for e in entries))
+        rules = ", ".join(dict.fromkeys(e.get("rule", "?") for e in entries))
+        lines.append(f"{'(' + str(len(entries)) + ')':<{w}} {backend:<{b}} NOT SUPPORTED {protocols} under {rules}: {reason}")
     for label, note in getattr(run, "backend_notes", {}).items():
         if note.get("execution") != "simulated":
             lines.append(note["note"])

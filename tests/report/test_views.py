@@ -139,7 +139,7 @@ def test_only_learned_weights_are_plotted(tmp_path):
 
 
 def test_case_rows_follow_the_synapses_to_their_cells(tmp_path):
-    protocol = window_protocol([-5.0, 5.0], stagger=1)
+    protocol = window_protocol([-5.0, 5.0], stagger=1, pre_time=100.0)
     shared = Observation(
         backend="nest", protocol=protocol, conventions=CONVENTIONS["nest"], execution=Execution.SIMULATED,
         pre_spike_times=[[100.0], [110.0]], post_spike_times=[[105.5]], final_weights=[0.5, 0.5],

@@ -106,6 +106,7 @@ class SpinnakerBackend(PyNNBackend):
     dendritic_delay_fraction = 1.0  # synapse_dynamics_stdp.py rejects anything else
     firing_latency_steps = 1  # assumed as for NEST/Brian2; only a board run can confirm it
     pad_single_case = False  # sPyNNaker handles one-cell populations; a pad would change the shift
+    share_cells_across_rules = False  # each protocol's post population is read and emulated on its own
 
     def __init__(self, cfg_path=None, *, keep_files=None, quiet=True, plastic_receptor="inhibitory", emulate=None,
                  binary_overrides=None):

@@ -76,6 +76,9 @@ class CaseRow:
 
 @dataclass(frozen=True)
 class CaseTable:
+    """A result's cases; ``summarised``: rows left out (all passed, under a secondary rule of a
+    rule matrix), ``worst`` the worst error/tolerance among them."""
+
     label: str
     rule: str
     execution: Execution
@@ -85,6 +88,24 @@ class CaseTable:
     stored: bool
     open: bool
     rows: tuple
+    summarised: bool = False
+    worst: float | None = None
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    status: Status
+    passed: int
+    total: int
+    worst: float | None
+
+
+@dataclass(frozen=True)
+class RuleMatrix:
+    """Rule × backend label: each result's status and counts (``None``: not run there)."""
+
+    labels: tuple
+    rows: tuple  # (rule, (MatrixCell | None per label))
 
 
 @dataclass(frozen=True)
@@ -152,6 +173,8 @@ class ProtocolView:
     residuals: object
     tables: tuple
     frequency: object = None  # FigureSpec of Δw against pairing frequency, or None
+    matrix: object = None  # RuleMatrix when the protocol ran under several rules
+    primary_rule: str | None = None  # the rule whose results get figures and full case tables
     distributions: tuple = ()  # network.Distribution per learned result of a convergent network
     distribution_figure: object = None  # FigureSpec of their histograms, or None
 
@@ -202,13 +225,40 @@ def case_rows(entry):
     return rows
 
 
-def case_table(entry):
-    rows = case_rows(entry)
+def case_table(entry, detailed=True):
+    """The case table of a result; without ``detailed``, a result whose every case passed is
+    summarised by its counts (its verdicts stay in results.json)."""
     result = entry.result
     failed = result.count(Status.FAIL)
+    if not detailed and result.counts["pass"] == len(result.verdicts):
+        return CaseTable(entry.label, entry.rule, entry.execution, result.comparison, result.tolerance, result.counts,
+                         False, False, (), summarised=True, worst=result.worst_error_ratio)
+    rows = case_rows(entry)
     return CaseTable(entry.label, entry.rule, entry.execution, result.comparison, result.tolerance, result.counts,
                      any(r.lsb_difference is not None for r in rows), bool(failed) or len(rows) <= OPEN_TABLE_ROWS,
                      tuple(rows))
+
+
+#: The rule a rule matrix draws figures and full case tables for (others: when a case fails).
+PRIMARY_RULE = "pair-additive"
+
+
+def primary_rule(entries):
+    """The rule whose results a protocol section shows in full: :data:`PRIMARY_RULE` when
+    present, else the first rule (a run under one ``--rule``)."""
+    rules = list(dict.fromkeys(e.rule for e in entries))
+    return PRIMARY_RULE if PRIMARY_RULE in rules else (rules[0] if rules else None)
+
+
+def rule_matrix(entries):
+    """The :class:`RuleMatrix` of a protocol's results, or ``None`` for a single rule."""
+    rules = list(dict.fromkeys(e.rule for e in entries))
+    if len(rules) < 2:
+        return None
+    labels = tuple(dict.fromkeys(e.label for e in entries))
+    cells = {(e.rule, e.label): MatrixCell(e.result.status, e.result.counts["pass"], len(e.result.verdicts),
+                                           e.result.worst_error_ratio) for e in entries}
+    return RuleMatrix(labels, tuple((rule, tuple(cells.get((rule, label)) for label in labels)) for rule in rules))
 
 
 def protocol_view(run, name, names: FigureNames):
@@ -216,7 +266,11 @@ def protocol_view(run, name, names: FigureNames):
     slug = run.slugs[name]
     entries = run.entries_for(name)
     described = next((e.observation.protocol for e in entries if e.observation is not None), None)
-    learned = [e for e in entries if e.execution.learned and e.verdicts]
+    primary = primary_rule(entries)
+    # Figures: the primary rule's results, and any other with a failed case (the rule matrix
+    # table gives every result's counts).
+    learned = [e for e in entries if e.execution.learned and e.verdicts
+               and (e.rule == primary or e.result.count(Status.FAIL))]
     windows = [(e, panel) for e in learned for panel in [window_panel(e)] if panel is not None]
     window = None
     if windows:
@@ -253,7 +307,8 @@ def protocol_view(run, name, names: FigureNames):
         failed_checks=tuple((e.label, e.result.failed_checks) for e in entries if e.result.failed_checks),
         notes=tuple(backend_notes(run, entries)), window=window,
         zero_crossings=tuple(zero_crossing_rows([e for e, _ in windows])), scatter=scatter, residuals=residuals,
-        tables=tuple(case_table(e) for e in entries), frequency=frequency,
+        tables=tuple(case_table(e, detailed=e.rule == primary) for e in entries), frequency=frequency,
+        matrix=rule_matrix(entries), primary_rule=primary,
         distributions=distributions, distribution_figure=distribution_figure,
     )
 
