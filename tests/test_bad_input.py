@@ -14,6 +14,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from stdp_validation.cli import EXIT_BAD_INPUT, main
@@ -503,3 +504,27 @@ def test_rule_and_rule_file_together_are_a_usage_error(tmp_path, capsys):
         main(["--rule", "pair-additive", "--rule-file", str(tmp_path / "r.toml")])
     assert exit_info.value.code == EXIT_BAD_INPUT
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+# --- values that look like the wrong unit: a warning, not an error --------------------------
+
+
+def test_a_time_constant_in_seconds_warns():
+    from stdp_validation import UnitWarning
+
+    with pytest.warns(UnitWarning, match=r"tau_plus = 0.02 ms .* 0.02 s = 20 ms"):
+        SpikePairRule(tau_plus=0.02, tau_minus=20.0)
+
+
+def test_spike_times_in_seconds_warn_and_times_in_ms_do_not():
+    import warnings
+
+    from stdp_validation import UnitWarning
+
+    rule = STDPRule(SpikePairRule(20.0, 20.0, 0.01, 0.01), AdditiveWeightDependence(0.0, 1.0))
+    seconds = np.arange(0.05, 10.0, 0.05)  # 20 Hz for 10 s, written in s
+    with pytest.warns(UnitWarning, match="fires at .* Hz on average"):
+        predict_weights(seconds, seconds[::2], rule, delay=1.0, initial_weight=0.5, conventions="nest")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnitWarning)
+        predict_weights(seconds * 1000, seconds[::2] * 1000, rule, delay=1.0, initial_weight=0.5, conventions="nest")
