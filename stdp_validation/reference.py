@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import kernels
 from .conventions import (
     Conventions,
     ceil_microsecond_ticks,
@@ -119,18 +120,12 @@ def _recursive_trace(trains, tau, conventions, reset=None):
     ``reset`` (one bool per spike) sets the decayed previous value to 0 first.
     Returns one value per spike (flat, in ``trains`` order).
     """
-    times = trains.padded(trains.times)
-    decays = np.zeros_like(times)
-    if times.shape[1] > 1:
-        decays[:, 1:] = _decay(times[:, 1:] - times[:, :-1], tau, conventions)
+    decays = np.zeros(len(trains.times))
+    later = trains.local > 0
+    decays[later] = _decay(trains.times[later] - trains.times[np.flatnonzero(later) - 1], tau, conventions)
     if reset is not None:
-        decays[trains.padded(reset.astype(float)) > 0] = 0.0
-    trace = np.zeros_like(times)
-    previous = np.zeros(times.shape[0])
-    for column in range(times.shape[1]):
-        previous = previous * decays[:, column] + 1.0
-        trace[:, column] = previous
-    return trace[trains.rows, trains.local]
+        decays[reset] = 0.0
+    return kernels.recursive_trace(decays, trains.ptr, trains.rows, trains.local)
 
 
 def _gather(values, index, mask, fill=0.0):
@@ -331,88 +326,67 @@ def _run_block(problem, record):
     pre, post, potentiation, depression, pre_position, post_position = _pairing(problem)
     rule = problem.rule
     timing, bounds = rule.timing, rule.weight
-    n_synapses = len(problem.pre)
-    width = int((pre.counts + post.counts).max()) if n_synapses else 0
-
-    alpha = np.ones((n_synapses, width))
-    beta = np.zeros((n_synapses, width))
+    # Events in synapse-time order, flat (CSR): row r holds pre.counts[r] + post.counts[r] events.
+    counts = pre.counts + post.counts
+    ptr = np.concatenate([[0], np.cumsum(counts)])
+    rows = np.repeat(np.arange(len(counts)), counts)
+    local = np.arange(int(ptr[-1])) - ptr[rows]
+    post_slot = ptr[post.rows] + post_position
+    pre_slot = ptr[pre.rows] + pre_position
     a_plus = timing.A_plus * potentiation.amount * potentiation.applied
     a_minus = timing.A_minus * depression.amount * depression.applied
-    # Each event is an affine map of w: w + (w_max − w)·a and w − (w − w_min)·b (multiplicative
-    # halves), or w ± gain·a (additive halves; gain = w_max or 1, a backend convention).
-    gain = problem.conventions.amplitude_gain(rule)
     if rule.is_gutig:
-        return _run_gutig(problem, potentiation, depression, pre, post, pre_position, post_position, width, a_plus,
-                          a_minus, record)
-    if rule.is_multiplicative:
-        alpha[post.rows, post_position] = 1.0 - a_plus
-        beta[post.rows, post_position] = a_plus * bounds.w_max
+        # Not affine in w: w + A+·S·((w_max − w)/S)^μ+ or w − A−·S·((w − w_min)/S)^μ−,
+        # S = w_max − w_min, then the clip (NEST stdp_synapse ``facilitate_`` / ``depress_``).
+        up = np.zeros(len(rows))
+        down = np.zeros(len(rows))
+        up[post_slot] = a_plus
+        down[pre_slot] = a_minus
+        weight, history = kernels.gutig_weights(problem.initial_weight, up, down, ptr, rows, local, bounds.w_min,
+                                                bounds.w_max, bounds.mu_plus, bounds.mu_minus, record)
     else:
-        beta[post.rows, post_position] = gain * a_plus
-    if rule.depression_multiplicative:
-        alpha[pre.rows, pre_position] = 1.0 - a_minus
-        beta[pre.rows, pre_position] = a_minus * bounds.w_min
-    else:
-        beta[pre.rows, pre_position] = -gain * a_minus
-    clip = problem.conventions.clip_multiplicative if rule.is_multiplicative else True
-    low, high = (bounds.w_min, bounds.w_max) if clip else (-np.inf, np.inf)
-
-    weight = problem.initial_weight.astype(float).copy()
-    history = np.empty((n_synapses, width)) if record else None
-    multiplicative = rule.depression_multiplicative
-    for column in range(width):
-        if multiplicative:
-            weight *= alpha[:, column]
-        weight += beta[:, column]
-        np.clip(weight, low, high, out=weight)
-        if record:
-            history[:, column] = weight
+        # Each event is an affine map of w: w + (w_max − w)·a and w − (w − w_min)·b
+        # (multiplicative halves), or w ± gain·a (additive halves; gain = w_max or 1, a
+        # backend convention).
+        alpha = np.ones(len(rows))
+        beta = np.zeros(len(rows))
+        gain = problem.conventions.amplitude_gain(rule)
+        if rule.is_multiplicative:
+            alpha[post_slot] = 1.0 - a_plus
+            beta[post_slot] = a_plus * bounds.w_max
+        else:
+            beta[post_slot] = gain * a_plus
+        if rule.depression_multiplicative:
+            alpha[pre_slot] = 1.0 - a_minus
+            beta[pre_slot] = a_minus * bounds.w_min
+        else:
+            beta[pre_slot] = -gain * a_minus
+        clip = problem.conventions.clip_multiplicative if rule.is_multiplicative else True
+        low, high = (bounds.w_min, bounds.w_max) if clip else (-np.inf, np.inf)
+        weight, history = kernels.affine_weights(problem.initial_weight, alpha, beta, ptr, rows, local, low, high,
+                                                 rule.depression_multiplicative, record)
     if not record:
         return weight, None
-
-    return weight, _trajectories(potentiation, depression, pre, post, pre_position, post_position, history)
-
-
-def _trajectories(potentiation, depression, pre, post, pre_position, post_position, history):
-    """One :class:`WeightTrajectory` per synapse from the weight after every event column."""
-    n_synapses, width = history.shape
-    applied = np.zeros((n_synapses, width), dtype=bool)
-    times = np.full((n_synapses, width), np.nan)
-    kinds = np.zeros((n_synapses, width), dtype=np.int8)
-    applied[post.rows, post_position] = potentiation.applied
-    applied[pre.rows, pre_position] = depression.applied
-    times[post.rows, post_position] = potentiation.visible_time
-    times[pre.rows, pre_position] = depression.visible_time
-    kinds[post.rows, post_position] = POTENTIATION
-    kinds[pre.rows, pre_position] = DEPRESSION
-    return [WeightTrajectory(times[row, applied[row]], history[row, applied[row]], kinds[row, applied[row]])
-            for row in range(n_synapses)]
+    return weight, _trajectories(potentiation, depression, pre_slot, post_slot, ptr, history)
 
 
-def _run_gutig(problem, potentiation, depression, pre, post, pre_position, post_position, width, a_plus, a_minus,
-               record):
-    """The weight stage for Gütig's rule, which is not affine in w: per event column,
-    w + A+·S·((w_max − w)/S)^μ+ or w − A−·S·((w − w_min)/S)^μ−, S = w_max − w_min, then the
-    clip to [w_min, w_max] (NEST stdp_synapse ``facilitate_`` / ``depress_`` with Wmax = S)."""
-    bounds, n_synapses = problem.rule.weight, len(problem.pre)
-    span = bounds.w_max - bounds.w_min
-    up = np.zeros((n_synapses, width))
-    down = np.zeros((n_synapses, width))
-    up[post.rows, post_position] = a_plus
-    down[pre.rows, pre_position] = a_minus
-    weight = problem.initial_weight.astype(float).copy()
-    history = np.empty((n_synapses, width)) if record else None
-    for column in range(width):
-        if span > 0:
-            room = np.clip((bounds.w_max - weight) / span, 0.0, None)
-            held = np.clip((weight - bounds.w_min) / span, 0.0, None)
-            weight = weight + span * (up[:, column] * room ** bounds.mu_plus - down[:, column] * held ** bounds.mu_minus)
-        np.clip(weight, bounds.w_min, bounds.w_max, out=weight)
-        if record:
-            history[:, column] = weight
-    if not record:
-        return weight, None
-    return weight, _trajectories(potentiation, depression, pre, post, pre_position, post_position, history)
+def _trajectories(potentiation, depression, pre_slot, post_slot, ptr, history):
+    """One :class:`WeightTrajectory` per synapse from the weight after every event (flat)."""
+    applied = np.zeros(len(history), dtype=bool)
+    times = np.full(len(history), np.nan)
+    kinds = np.zeros(len(history), dtype=np.int8)
+    applied[post_slot] = potentiation.applied
+    applied[pre_slot] = depression.applied
+    times[post_slot] = potentiation.visible_time
+    times[pre_slot] = depression.visible_time
+    kinds[post_slot] = POTENTIATION
+    kinds[pre_slot] = DEPRESSION
+    trajectories = []
+    for start, stop in zip(ptr[:-1], ptr[1:]):
+        keep = applied[start:stop]
+        trajectories.append(WeightTrajectory(times[start:stop][keep], history[start:stop][keep],
+                                             kinds[start:stop][keep]))
+    return trajectories
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from numbers import Real
 
 import numpy as np
 
+from . import kernels
 from .errors import ParameterError, UnsupportedByBackend, check_finite, warn_unit
 from .rules import STDPRule
 
@@ -40,6 +41,11 @@ def as_trains(spike_times, name):
         if spike_times.ndim == 1:
             single, raw = True, [spike_times]
         elif spike_times.ndim == 2:
+            if spike_times.dtype.kind in "iuf":  # equal-length trains: checked in one pass
+                times = spike_times.astype(float, copy=False)
+                if (np.isfinite(times).all() and (times >= 0).all()
+                        and (times.shape[1] < 2 or (np.diff(times, axis=1) >= 0).all())):
+                    return list(times), False
             single, raw = False, list(spike_times)
         else:
             raise ParameterError(
@@ -116,6 +122,18 @@ def per_synapse(value, name, n_synapses, **bounds):
         raise ParameterError(
             f"{name} must be a number or one number per synapse ({n_synapses}); got {len(values)} values"
         )
+    if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "iuf":  # checked at once
+        numbers = value.astype(float)
+        low, high = bounds.get("low"), bounds.get("high")
+        good = np.isfinite(numbers)
+        if low is not None:
+            good &= numbers > low if bounds.get("low_inclusive") is False else numbers >= low
+        if high is not None:
+            good &= numbers <= high
+        if good.all():
+            return numbers
+        index = int(np.argmin(good))
+        check_finite(f"{name}[{index}]", values[index], **bounds)  # raises, naming the value
     return np.array([check_finite(f"{name}[{i}]", v, **bounds) for i, v in enumerate(values)])
 
 
@@ -167,16 +185,20 @@ SECONDS_MIN_SPIKES = 10
 
 
 def _warn_if_seconds(trains):
-    for train in trains:
-        if len(train) < SECONDS_MIN_SPIKES:
-            continue
-        span = float(train[-1] - train[0])
-        rate = len(train) / span if span > 0 else float("inf")
-        if rate > SECONDS_MEAN_RATE:
-            warn_unit(f"a train of {len(train)} spikes from {float(train[0]):g} to {float(train[-1]):g} ms fires at "
-                      f"{rate * 1000:.3g} Hz on average: spike times are in ms (were they given in seconds?)",
-                      stacklevel=6)  # the caller of predict_weights / predict_trajectory
-            return
+    lengths = np.array([len(train) for train in trains], dtype=np.int64)
+    long_enough = np.flatnonzero(lengths >= SECONDS_MIN_SPIKES)
+    if len(long_enough) == 0:
+        return
+    first = np.array([trains[i][0] for i in long_enough], dtype=float)
+    last = np.array([trains[i][-1] for i in long_enough], dtype=float)
+    with np.errstate(divide="ignore"):
+        rates = np.where(last > first, lengths[long_enough] / np.maximum(last - first, 1e-300), np.inf)
+    fast = np.flatnonzero(rates > SECONDS_MEAN_RATE)
+    if len(fast):
+        i = fast[0]
+        warn_unit(f"a train of {lengths[long_enough[i]]} spikes from {first[i]:g} to {last[i]:g} ms fires at "
+                  f"{rates[i] * 1000:.3g} Hz on average: spike times are in ms (were they given in seconds?)",
+                  stacklevel=6)  # the caller of predict_weights / predict_trajectory
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,25 +241,19 @@ def count_before(trains, rows, keys, inclusive):
     the query beyond the coincidence tolerance or, when ``inclusive``, earlier or simultaneous."""
     rows = np.asarray(rows, dtype=np.int64)
     keys = np.asarray(keys, dtype=np.int64) + (TIE_STEPS if inclusive else -TIE_STEPS)
-    side = "right" if inclusive else "left"
     if len(trains.keys) == 0 or len(keys) == 0:
         return np.zeros(len(keys), dtype=np.int64)
-    # One sorted array for all rows: row·span + key, with span larger than any key range.
-    low = min(int(trains.keys.min()), int(keys.min()), -4 * TIE_STEPS)
-    high = max(int(trains.keys.max()), int(keys.max()))
-    cached = getattr(trains, "_search", None)
-    if cached is None or low < cached[0] or high - cached[0] + 2 > cached[1]:
-        span = high - low + 2 + 4 * TIE_STEPS
-        flat = trains.rows * span + (trains.keys - low) if len(trains.counts) * span < 2**62 else None
-        cached = trains._search = (low, span, flat)
-    low, span, flat = cached
-    if flat is not None:
-        return np.searchsorted(flat, rows * span + (keys - low), side=side) - trains.ptr[rows]
-    result = np.empty(len(keys), dtype=np.int64)
-    for row in np.unique(rows):
-        mask = rows == row
-        segment = trains.keys[trains.ptr[row] : trains.ptr[row + 1]]
-        result[mask] = np.searchsorted(segment, keys[mask], side=side)
-    return result
 
+    def flat_index():
+        # One sorted array for all rows: row·span + key, with span larger than any key range.
+        low = min(int(trains.keys.min()), int(keys.min()), -4 * TIE_STEPS)
+        high = max(int(trains.keys.max()), int(keys.max()))
+        cached = getattr(trains, "_search", None)
+        if cached is None or low < cached[0] or high - cached[0] + 2 > cached[1]:
+            span = high - low + 2 + 4 * TIE_STEPS
+            flat = trains.rows * span + (trains.keys - low) if len(trains.counts) * span < 2**62 else None
+            cached = trains._search = (low, span, flat)
+        low, span, flat = cached
+        return None if flat is None else (flat, span, low)
 
+    return kernels.search_rows(trains.keys, trains.ptr, rows, keys, inclusive, flat_index)

@@ -13,6 +13,7 @@ import datetime as _dt
 import os
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from ..protocols import (
 )
 from ..results.compare import evaluate
 from ..results.defects import KNOWN_DEFECTS, NETWORK_DEFECTS
-from ..results.io import slugify, write_json_atomic
+from ..results.io import json_text, slugify, write_atomic
 from ..results.observation import RunError
 from ..results.result import ProtocolResult
 from .summary import run_status
@@ -88,6 +89,8 @@ class ValidationRun:
     interrupted: bool = False
     #: Backend label → {execution, note, environment}: said once per backend, not per result.
     backend_notes: dict = field(default_factory=dict)
+    #: id(result) → (result, its JSON text): see :meth:`save`.
+    _texts: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def results_file(self):
@@ -102,7 +105,8 @@ class ValidationRun:
         """Whether the run must exit 1: a failure, an error, or nothing validated."""
         return self.status.value in ("fail", "error", "not_run")
 
-    def to_dict(self):
+    def to_dict(self, results=True):
+        """The content of ``results.json`` (``results=False``: without the results list)."""
         status, headline = run_status(self)
         return {
             "format_version": RESULTS_FORMAT_VERSION,
@@ -117,13 +121,30 @@ class ValidationRun:
             "backend_notes": self.backend_notes,
             "skipped_backends": self.skipped,
             "unsupported": self.unsupported,
-            "results": [r.to_dict() for r in self.results],
+            **({"results": [r.to_dict() for r in self.results]} if results else {}),
             "errors": [e.to_dict() for e in self.errors],
             "known_defects": [d.to_dict() for d in KNOWN_DEFECTS + NETWORK_DEFECTS],
         }
 
     def save(self):
-        write_json_atomic(self.results_file, self.to_dict())
+        """Rewrite ``results.json`` (atomically). Each result's JSON text is made once and
+        reused, so saving after every step costs the file's size, not a re-serialisation of
+        every earlier result (which made a 155-observation run spend minutes here)."""
+        marker = f"results-{uuid.uuid4().hex}"
+        data = {}
+        for key, value in self.to_dict(results=False).items():
+            if key == "errors":
+                data["results"] = marker  # where to_dict() puts the results
+            data[key] = value
+        text = json_text(data, indent=1)
+        results = "[" + ",".join(self._result_text(result) for result in self.results) + "]"
+        write_atomic(self.results_file, text.replace(f'"{marker}"', results, 1))
+
+    def _result_text(self, result):
+        cached = self._texts.get(id(result))
+        if cached is None or cached[0] is not result:
+            cached = self._texts[id(result)] = (result, json_text(result.to_dict(), indent=1))
+        return cached[1]
 
     def record(self, outcome, observation_file=None):
         """Add one observation (compared here) or :class:`RunError`; returns the result or error."""
