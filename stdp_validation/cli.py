@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shlex
 import sys
+import time
 from pathlib import Path
 
 from .errors import ParameterError
@@ -37,6 +39,20 @@ def _non_negative_int(text):
         value = -1
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text!r}")
+    return value
+
+
+#: Backends run at once by default: one per usable core (each in its own process).
+DEFAULT_JOBS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text!r}")
     return value
 
 
@@ -100,6 +116,9 @@ def build_parser():
                      help="size of the network protocol, e.g. 1000x100 (default 100x4; at most 10^5 synapses)")
     run.add_argument("--network-duration", type=_positive_float, metavar="MS",
                      help="how long the network's Poisson inputs fire (ms, default 10000)")
+    run.add_argument("--jobs", type=_positive_int, default=DEFAULT_JOBS, metavar="N",
+                     help=f"backends run at once, each in its own process (default: the usable cores, here "
+                          f"{DEFAULT_JOBS}; 1: one after another in this process)")
     run.add_argument("--out", default="reports", metavar="DIR",
                      help="folder for the run's report folder (default: reports/)")
     SPINNAKER_CFG.add_to(run)
@@ -173,14 +192,18 @@ def validate_command(args, argv):
     run = run_validation(args.backend, args.protocol, args.out, command=command, progress=progress,
                          rule=rule, seed=args.seed, timestep=args.timestep, delay=args.delay,
                          initial_weight=args.initial_weight, network_size=args.network_size,
-                         rule_matrix=not args.own_rules,
+                         rule_matrix=not args.own_rules, jobs=args.jobs,
                          network_duration=args.network_duration,
                          backend_options=backend_options(args.backend, args.spinnaker_cfg))
     print(summary_table(run))
     print(f"results: {run.results_file}")
     from .report import write_report
 
-    print(f"report: {write_report(run.directory)}")
+    started = time.perf_counter()
+    report = write_report(run.directory)
+    run.timings["report"] = time.perf_counter() - started
+    run.save()
+    print(f"report: {report} ({run.timings['report']:.1f} s)")
     if run.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if run.failed else EXIT_OK

@@ -46,6 +46,12 @@ class Brian2Backend(PyNNBackend):
         super().setup(sim, timestep, min_delay)
         brian2.defaultclock.dt = timestep * brian2.ms
 
+    def shares_cells(self, protocol):
+        """Also with per-case initial weights: on pyNN.brian2 0.13, ``Projection.set`` on one of
+        several projections between the same populations leaves the others alone (measured:
+        bounds under three rules gives identical final weights shared and unshared, 9 s vs 24 s)."""
+        return self.share_cells_across_rules and protocol.network == "source"
+
     def seed(self, sim, seed):
         """Brian2's own seed (``brian2.seed``), which its ``rand()`` in PoissonGroup uses."""
         import brian2

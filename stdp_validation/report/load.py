@@ -100,6 +100,7 @@ class RunData:
     trends: list | None = None  # the nightly job's trends.json: one record per night kept
     trends_problem: str = ""
     rehearsal: str = ""  # the nightly job's regressions.json: why this night is not a board night
+    timings: dict = field(default_factory=dict)  # results.json "timings": per-backend wall and compare s, report s
 
     @property
     def results(self):
@@ -152,6 +153,7 @@ def load_run(run_directory, benchmark_json=None) -> RunData:
         errors=errors,
         known_defects=[d for d in raw.get("known_defects") or [] if isinstance(d, dict)],
         slugs=unique_slugs(protocols),
+        timings=raw.get("timings") or {},
     )
     run.status, run.headline = _status(raw, run)
     run.benchmark = load_benchmark(directory, benchmark_json)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import queue as _queue
 import sys
 import time
 import uuid
@@ -89,6 +90,10 @@ class ValidationRun:
     interrupted: bool = False
     #: Backend label → {execution, note, environment}: said once per backend, not per result.
     backend_notes: dict = field(default_factory=dict)
+    #: Wall-clock seconds per phase of the whole run: ``backends`` (label → ``{"wall": s,
+    #: "compare": s}``: everything the backend did, and the comparisons within it) and
+    #: ``report`` (the HTML report, set by the command line after drawing it).
+    timings: dict = field(default_factory=lambda: {"backends": {}, "report": None})
     #: id(result) → (result, its JSON text): see :meth:`save`.
     _texts: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -121,6 +126,7 @@ class ValidationRun:
             "backend_notes": self.backend_notes,
             "skipped_backends": self.skipped,
             "unsupported": self.unsupported,
+            "timings": self.timings,
             **({"results": [r.to_dict() for r in self.results]} if results else {}),
             "errors": [e.to_dict() for e in self.errors],
             "known_defects": [d.to_dict() for d in KNOWN_DEFECTS + NETWORK_DEFECTS],
@@ -231,8 +237,12 @@ def observation_name(label, protocol, rule):
 
 def run_validation(backends=None, protocols=None, out_dir="reports", command=None, progress=None, rule=None,
                    seed=None, backend_options=None, folder_name=None, out_option="--out", timestep=None, delay=None,
-                   initial_weight=None, network_size=None, network_duration=None, rule_matrix=True):
+                   initial_weight=None, network_size=None, network_duration=None, rule_matrix=True, jobs=1):
     """Run every protocol on every available backend; return the :class:`ValidationRun`.
+
+    ``jobs`` > 1 runs up to that many backends at once, each in its own process (the results
+    are the same; only their order of arrival differs, and results.json keeps the backends'
+    order).
 
     The run writes ``out_dir/<folder_name>`` (default: an ISO-8601 timestamp). ``progress`` is
     called with one line of text per step (default: print to stderr). Everything is checked
@@ -253,38 +263,147 @@ def run_validation(backends=None, protocols=None, out_dir="reports", command=Non
         progress(f"[{name}] skipped: {reason}")
     run.save()
     not_supported = {(u["backend"], u["protocol"], u["rule"]): u["reason"] for u in plan.unsupported}
+    tasks = []
+    for label, backend in plan.runners.items():
+        selected = [p for key, p in plan.protocols.items() if (label, *key) not in not_supported]
+        for reason in dict.fromkeys(reason for (b, _, _), reason in not_supported.items() if b == label):
+            which = [f"{name} ({rule})" for (b, name, rule), r in not_supported.items() if b == label and r == reason]
+            progress(f"[{label}] not supported: {', '.join(which)}: {reason}")
+        if selected:
+            tasks.append((label, backend, selected))
+
+    def announce(label, selected):
+        progress(f"[{label}] {len(selected)} protocol runs ({', '.join(dict.fromkeys(p.name for p in selected))}): "
+                 f"{sum(len(p.cases) for p in selected)} cases ...")
+        return run.timings["backends"].setdefault(label, {"wall": 0.0, "compare": 0.0})
+
+    def receive(label, entry, seconds, phase, started):
+        """Keep one finished result (or error) of ``label``: results.json is rewritten at once."""
+        run.record(entry)
+        if not isinstance(entry, RunError):
+            phase["compare"] += entry.timings.get("compare", 0.0)
+        phase["wall"] = time.perf_counter() - started
+        run.save()
+        if isinstance(entry, RunError):
+            progress(f"[{label}] {entry.protocol} ({entry.rule}): FAILED with {entry.error}")
+        else:
+            progress(f"[{label}] {entry.protocol} ({entry.rule}): {result_line(entry)} ({seconds:.1f} s)")
+
     try:
-        for label, backend in plan.runners.items():
-            selected = [p for key, p in plan.protocols.items() if (label, *key) not in not_supported]
-            for reason in dict.fromkeys(reason for (b, _, _), reason in not_supported.items() if b == label):
-                which = [f"{name} ({rule})" for (b, name, rule), r in not_supported.items() if b == label and r == reason]
-                progress(f"[{label}] not supported: {', '.join(which)}: {reason}")
-            if not selected:
-                continue
-            progress(f"[{label}] {len(selected)} protocol runs ({', '.join(dict.fromkeys(p.name for p in selected))}): "
-                     f"{sum(len(p.cases) for p in selected)} cases ...")
-            started = time.perf_counter()
-            for outcome in backend.run(selected):
-                seconds = time.perf_counter() - started
-                path = None
-                if not isinstance(outcome, RunError):
-                    path = directory / "observations" / observation_name(label, outcome.protocol.name,
-                                                                         outcome.rule.label)
-                    outcome.save(path)
-                entry = run.record(outcome, None if path is None else str(path.relative_to(directory)))
-                run.save()
-                if isinstance(entry, RunError):
-                    progress(f"[{label}] {entry.protocol} ({entry.rule}): FAILED with {entry.error}")
-                else:
-                    progress(f"[{label}] {entry.protocol} ({entry.rule}): {result_line(entry)} ({seconds:.1f} s)")
+        if jobs > 1 and len(tasks) > 1:
+            _run_in_processes(tasks, min(jobs, len(tasks)), directory, announce, receive)
+        else:
+            for label, backend, selected in tasks:
+                phase = announce(label, selected)
                 started = time.perf_counter()
+                for entry, seconds in _results(label, backend, selected, directory):
+                    receive(label, entry, seconds, phase, started)
     except KeyboardInterrupt:
         run.interrupted = True
         progress("interrupted: results so far are kept")
     finally:
+        # Arrival order depends on which process finished first: keep the plan's backend order.
+        order = {label: index for index, label in enumerate(plan.runners)}
+        run.results.sort(key=lambda r: order.get(r.backend_label, len(order)))
+        run.errors.sort(key=lambda e: order.get(e.backend, len(order)))
         run.finished = utc_now()
         run.save()
     return run
+
+
+def _results(label, backend, selected, directory):
+    """(result or RunError, seconds the backend took for it) for each protocol, as the backend
+    yields them: each observation is written to ``observations/`` and compared here."""
+    started = time.perf_counter()
+    for outcome in backend.run(selected):
+        seconds = time.perf_counter() - started
+        if isinstance(outcome, RunError):
+            yield outcome, seconds
+        else:
+            path = directory / "observations" / observation_name(label, outcome.protocol.name, outcome.rule.label)
+            outcome.save(path)
+            compared = time.perf_counter()
+            result = evaluate(outcome, str(path.relative_to(directory)))
+            result.timings["compare"] = time.perf_counter() - compared
+            yield result, seconds
+        started = time.perf_counter()
+
+
+def _backend_process(label, backend, selected, directory, queue):
+    """One backend's part of the run in its own process: results go back through ``queue``."""
+    done = set()
+    try:
+        for entry, seconds in _results(label, backend, selected, directory):
+            done.add((entry.protocol, entry.rule))
+            queue.put(("entry", label, entry, seconds))
+        queue.put(("done", label, None, 0.0))
+    except KeyboardInterrupt:
+        queue.put(("interrupted", label, None, 0.0))
+    except BaseException as error:  # noqa: BLE001 - reported as the protocols' error, never lost
+        for protocol in selected:
+            if (protocol.name, protocol.rule.label) not in done:
+                queue.put(("entry", label, RunError.from_exception(label, protocol.name, error, protocol.rule.label), 0.0))
+        queue.put(("done", label, None, 0.0))
+
+
+#: Seconds between checks that every backend process is still alive.
+POLL_SECONDS = 1.0
+
+
+def _run_in_processes(tasks, jobs, directory, announce, receive):
+    """Run ``tasks`` (label, backend, protocols) in up to ``jobs`` processes at once.
+
+    Each backend runs in a fresh process (``spawn``: nothing of this process's simulator
+    state or threads is inherited), writes and compares its observations there and sends the
+    results back; this process records them as they arrive. A process that dies without
+    finishing becomes a :class:`RunError` for each protocol it did not report; Ctrl-C stops
+    every process and keeps what arrived."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    waiting = list(tasks)
+    running = {}  # label → (process, protocols, reported (name, rule) pairs, phase, started)
+    try:
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                label, backend, selected = waiting.pop(0)
+                phase = announce(label, selected)
+                process = context.Process(target=_backend_process, args=(label, backend, selected, directory, queue),
+                                          name=f"stdp-validation {label}", daemon=True)
+                process.start()
+                running[label] = (process, selected, set(), phase, time.perf_counter())
+            try:
+                kind, label, entry, seconds = queue.get(timeout=POLL_SECONDS)
+            except _queue.Empty:
+                for label, (process, selected, reported, phase, started) in list(running.items()):
+                    if not process.is_alive():
+                        _lost(label, process, selected, reported, phase, started, receive)
+                        del running[label]
+                continue
+            process, selected, reported, phase, started = running[label]
+            if kind == "entry":
+                reported.add((entry.protocol, entry.rule))
+                receive(label, entry, seconds, phase, started)
+            elif kind == "interrupted":
+                raise KeyboardInterrupt
+            else:  # done
+                process.join()
+                del running[label]
+    finally:
+        for process, *_ in running.values():
+            if process.is_alive():
+                process.terminate()
+            process.join(5)
+
+
+def _lost(label, process, selected, reported, phase, started, receive):
+    """Record the protocols of a backend process that exited without reporting them."""
+    error = RuntimeError(f"the {label} process exited with code {process.exitcode} before it reported this protocol")
+    for protocol in selected:
+        if (protocol.name, protocol.rule.label) not in reported:
+            receive(label, RunError.from_exception(label, protocol.name, error, protocol.rule.label), 0.0, phase,
+                    started)
 
 
 def result_line(result):

@@ -15,7 +15,7 @@ from ...results.status import Execution, Status
 from .summary import environment_text, executions
 
 #: Phases in the order a backend goes through them; others follow alphabetically.
-PHASE_ORDER = ("setup", "build", "map", "load", "run", "readout", "end", "checks")
+PHASE_ORDER = ("setup", "build", "map", "load", "run", "readout", "end", "checks", "compare")
 
 
 @dataclass(frozen=True)
@@ -75,10 +75,24 @@ class TimingsPanel:
 
 
 @dataclass(frozen=True)
+class RunPhase:
+    """One backend's share of the run: its whole wall-clock time (s), the part spent in its
+    simulator's phases (the sum over its results' timings other than ``compare``) and in
+    the comparisons with the reference."""
+
+    label: str
+    wall: float
+    simulator: float
+    compare: float
+
+
+@dataclass(frozen=True)
 class TimingsView:
     phases: tuple
     rows: tuple
     figure: object  # FigureSpec | None
+    run_phases: tuple = ()  # RunPhase per backend label
+    report_seconds: float | None = None  # drawing the report, when the command line recorded it
 
 
 def _number(value):
@@ -110,7 +124,13 @@ def timings_view(run, names):
         labels = tuple(f"{r.label} · {r.protocol}" + (f" · {r.rule}" if several_rules else "") for r in rows)
         panel = TimingsPanel(labels, tuple(keys), tuple(tuple(v or 0.0 for v in r.values) for r in rows))
         figure = names.add("timings", "timings", [panel], "timings per backend and protocol")
-    return TimingsView(tuple(keys), tuple(rows), figure)
+    run_phases = []
+    for label, phase in (run.timings.get("backends") or {}).items():
+        simulator = sum(float(v) for e in entries if e.label == label
+                        for k, v in e.result.timings.items() if k != "compare" and _number(v))
+        run_phases.append(RunPhase(label, float(phase.get("wall", 0.0)), simulator, float(phase.get("compare", 0.0))))
+    report = run.timings.get("report")
+    return TimingsView(tuple(keys), tuple(rows), figure, tuple(run_phases), float(report) if _number(report) else None)
 
 
 @dataclass(frozen=True)
