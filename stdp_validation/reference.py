@@ -120,9 +120,10 @@ def _recursive_trace(trains, tau, conventions, reset=None):
     ``reset`` (one bool per spike) sets the decayed previous value to 0 first.
     Returns one value per spike (flat, in ``trains`` order).
     """
-    decays = np.zeros(len(trains.times))
-    later = trains.local > 0
-    decays[later] = _decay(trains.times[later] - trains.times[np.flatnonzero(later) - 1], tau, conventions)
+    lags = np.zeros(len(trains.times))
+    lags[1:] = np.diff(trains.times)
+    decays = _decay(lags, tau, conventions)
+    decays[trains.ptr[:-1][trains.counts > 0]] = 0.0  # a row's first spike has no predecessor
     if reset is not None:
         decays[reset] = 0.0
     return kernels.recursive_trace(decays, trains.ptr, trains.rows, trains.local)
