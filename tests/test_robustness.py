@@ -106,7 +106,7 @@ def test_the_same_seed_gives_the_same_spike_inputs():
 
 def _without_run_specifics(results):
     """results.json minus timestamps, timings and the command line."""
-    for key in ("started", "finished", "command"):
+    for key in ("started", "finished", "command", "timings"):
         results.pop(key)
     for result in results["results"]:
         result.pop("timings")
