@@ -350,8 +350,10 @@ class PyNNBackend(Backend):
         else:  # the seed notebook's network
             pre = sim.Population(count, sim.IF_cond_exp(), label=self.population_label(protocol, "pre cell"))
             post = sim.Population(count, sim.IF_cond_exp(), label=self.population_label(protocol, "post cell"))
+            thalamic = {}
             for trains, role, target in ((pre_trains, "thalamic pre", pre), (drive_trains, "thalamic post", post)):
-                sim.Projection(sources(trains, role), target, sim.OneToOneConnector(),
+                thalamic[role] = sources(trains, role)
+                sim.Projection(thalamic[role], target, sim.OneToOneConnector(),
                                static(weight=SEED_DRIVE_WEIGHT, delay=protocol.timestep), receptor_type="excitatory")
             if protocol.record_traces:
                 for population in (pre, post):
@@ -360,7 +362,10 @@ class PyNNBackend(Backend):
         plastic = self.connect_plastic(sim, pre, post, protocol, initial, receptor)
         pre.record("spikes")
         post.record("spikes")
-        return {"pre": pre, "post": post, "plastic": plastic, "receptor": receptor}
+        network = {"pre": pre, "post": post, "plastic": plastic, "receptor": receptor}
+        if protocol.network == "seed":
+            network["sources"] = thalamic
+        return network
 
     def shares_cells(self, protocol):
         """Whether ``protocol`` may share its cells with the same protocol under another rule.

@@ -52,7 +52,8 @@ from ...results.status import Execution
 from ..pynn import PyNNBackend
 from .checks import check_summary, most_simultaneous_spikes, toolchain_checks
 from .config import validate_board_cfg
-from .emulation import DYNAMICS_NOT_EMULATED, EMULATED_REASON, NOT_EXERCISED, emulable, emulate_beside, emulate_item
+from .emulation import (DYNAMICS_NOT_EMULATED, EMULATED_REASON, NOT_EXERCISED, emulable, emulate_beside, emulate_item,
+                        emulate_network_item)
 from .workspace import isolated_workspace, keep_requested
 
 RECEPTORS = ("inhibitory", "excitatory")
@@ -291,15 +292,18 @@ class SpinnakerBackend(PyNNBackend):
             checks = toolchain_checks(item.protocol, encoding)
             notes = []
             if self.emulate and emulable(item.protocol):
-                from .emulator.images import extract_population
+                from .emulator.images import extract_network, extract_population
 
                 readout.pending["images"] = extract_population(network["post"], network["receptor"])
+                if item.protocol.network == "seed":
+                    readout.pending["network"] = extract_network(
+                        {"pre cell": network["pre"], "post cell": network["post"]}, network["sources"])
                 readout.extras.update(checks=checks, encoding=encoding, notes=check_summary(checks))
                 item.timings["checks"] = time.perf_counter() - started
                 continue
             if self.board is not None:
                 notes += self._board_provenance(network, item, readout)
-                if self.beside and emulable(item.protocol):
+                if self.beside and item.protocol.network == "source":
                     from .emulator.images import extract_population
 
                     try:
@@ -343,7 +347,9 @@ class SpinnakerBackend(PyNNBackend):
                 from .emulator.synapse_core import LayoutError
 
                 try:
-                    if self.board is None:
+                    if self.board is None and "network" in readout.pending:
+                        emulate_network_item(item, readout, self.binary_overrides)
+                    elif self.board is None:
                         emulate_item(item, readout, self.binary_overrides)
                     else:
                         emulate_beside(item, readout, self.binary_overrides)

@@ -42,9 +42,10 @@ def spynnaker_version():
 
 
 def emulable(protocol):
-    """Whether the synapse-level emulation can run ``protocol``: its post cells are driven,
-    so their firing ticks are known without emulating neurons."""
-    return protocol.network == "source"
+    """Whether the emulation can run ``protocol``: driven post cells (``"source"``: the
+    synapse-level emulation, post ticks known) or the seed network (``"seed"``: the
+    tick-level emulation of every core, neurons included)."""
+    return protocol.network in ("source", "seed")
 
 
 def execution_label(cores):
@@ -126,4 +127,93 @@ def emulate_beside(item, readout, binary_overrides=None):
     }
     readout.extras.setdefault("notes", []).append(
         f"emulated beside the board: {execution_label(result.cores)}; on the board's recorded post spikes")
+    item.timings["emulation"] = time.perf_counter() - started
+
+
+#: What the tick-level emulation of a network does not exercise (said with each such result).
+NETWORK_NOT_EXERCISED = ("not a board: interrupts, packet timing within a tick, DMA timing, the router hardware, the "
+                         "synapse expander and neuron builder, SARK start-up and the chip itself are not exercised; "
+                         "the spike sources are fed from their data, not emulated")
+#: Units of the recorded variables as sPyNNaker reports them.
+TRACE_UNITS = {"v": "mV", "gsyn_exc": "uS", "gsyn_inh": "uS"}
+
+
+def network_label(cores):
+    binaries = ", ".join(sorted({f"{c.name}, sha256 {c.image.sha256[:12]}…" for c in cores}))
+    return (f"sPyNNaker {spynnaker_version()} ARM code ({binaries}) run tick by tick in an ARM emulator, neurons "
+            f"included; {NETWORK_NOT_EXERCISED}")
+
+
+def emulate_network_item(item, readout, binary_overrides=None):
+    """Emulate the seed network of one protocol tick by tick (:mod:`.emulator.network`):
+    every combined core the toolchain placed runs its own neuron update and synapse code;
+    fills ``readout`` with the spikes, traces and learned weights of the emulated cores."""
+    from .emulator.network import emulate_network, stored_weights
+    from .emulator.neuron_core import PARTS_NOT_RUN, PARTS_RUN
+
+    started = time.perf_counter()
+    protocol = item.protocol
+    network = readout.pending["network"]
+    step_ms = network["timestep_us"] / 1000.0
+    n = len(protocol.cases)
+    ticks = {"thalamic pre": [ceil_microsecond_ticks(t, protocol.timestep).tolist() for t in item.pre_trains],
+             "thalamic post": [ceil_microsecond_ticks(t, protocol.timestep).tolist() for t in item.drive_trains]}
+    n_ticks = int(round(protocol.t_stop / protocol.timestep))
+    result = emulate_network(network, ticks, n_ticks, binary_overrides=binary_overrides)
+
+    def trains(role):
+        spikes = result.spikes.get(role, {})
+        return [[round(t * step_ms, 9) for t in sorted(spikes.get(i, []))] for i in range(n)]
+
+    readout.pre, readout.post = trains("pre cell"), trains("post cell")
+    pre_cores = [c for c in network["cores"] if c["role"] == "pre cell"]
+    pre_keys = {}
+    for core in pre_cores:
+        lo, count = core["post_slice"]
+        if core["key"] is None:
+            raise ValueError(f"{core['binary']}: the pre cells have no outgoing key")
+        for atom in range(count):
+            pre_keys[lo + atom] = core["key"] + (atom << core["n_colour_bits"])
+    stored = np.asarray(stored_weights(result, "post cell", pre_keys, [(i, i) for i in range(n)]), dtype=np.int64)
+    post_core = next(c for c in network["cores"] if c["role"] == "post cell")
+    images = readout.pending.get("images") or {}
+    shift = images.get("ring_buffer_shift")
+    conductance = images.get("global_weight_scale", 1.0) != 1.0
+    readout.weights = stored * fixedpoint.weight_lsb(shift, conductance)
+    traces = {}
+    for name in protocol.record_traces:
+        entry = {"units": TRACE_UNITS.get(name, "")}
+        for side, role in (("pre", "pre cell"), ("post", "post cell")):
+            recorded = result.traces.get(role, {}).get(name, {})
+            if not recorded:
+                continue
+            ticks_recorded = next(iter(recorded.values()))[0]
+            entry["times"] = [round(float(t) * step_ms, 9) for t in ticks_recorded]
+            entry[side] = [recorded[i][1].tolist() if i in recorded else [] for i in range(n)]
+        traces[name] = entry
+    readout.traces = traces
+    label = network_label(result.cores)
+    readout.extras.update(
+        execution=Execution.EMULATED,
+        stored_weights=stored.tolist(),
+        provenance={"network": {
+            "execution": label, "ticks": result.ticks, "packets": result.packets, "rows": result.rows,
+            "cores": [{"role": r["role"], "binary": r["binary"], "sha256": c.image.sha256,
+                       "placement": r["placement"],
+                       "regions": {k: v["source"] for k, v in r["regions"].items()},
+                       "addresses": {k: (f"{v:#x}" if isinstance(v, int) else v)
+                                     for k, v in c.located.to_json().items()}}
+                      for r, c in zip(network["cores"], result.cores)],
+            "parts_run": PARTS_RUN, "parts_not_run": PARTS_NOT_RUN,
+            "post_binary": post_core["binary"]}},
+    )
+    readout.extras.setdefault("notes", []).extend([
+        label + ".",
+        f"tick-level emulation: {PARTS_RUN}; {PARTS_NOT_RUN}.",
+        "spike times are the ticks at which the emulated neuron updates fired (recorded bit fields, tick × dt); "
+        "traces are the emulated cores' recordings (S16.15 → float, as sPyNNaker's read-out): their difference from "
+        "NEST's or Brian2's is a difference in neuron arithmetic, reported, not judged.",
+        "the neuron-parameter and neuron-recording regions are sPyNNaker's host encoding of the same parameters "
+        "(on a virtual board the neuron builder would write them on the chip)",
+    ])
     item.timings["emulation"] = time.perf_counter() - started

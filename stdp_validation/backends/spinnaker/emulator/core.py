@@ -48,6 +48,37 @@ ARM_BX_LR = 0xE12FFF1E  # bx lr  (cond AL, BX, Rm = lr)
 #: Slowest emulation speed assumed when an instruction budget becomes a time limit.
 MIN_INSTRUCTIONS_PER_SECOND = 2_000_000
 RTE_NAMES = {9: "RTE_ABORT", 10: "RTE_MALLOC", 13: "RTE_SWERR", 20: "RTE_API"}
+#: SpiNNaker-1 memory map (spinnaker_tools ``include/spinnaker.h``, unbuffered and buffered
+#: bases): what an access outside the emulated memory would have reached on the chip.
+CHIP_MEMORY = (
+    (0x10000000, 0x01000000, "the communications controller (CC_BASE)"),
+    (0x20000000, 0x01000000, "the communications controller (CC_BASE, buffered)"),
+    (0x11000000, 0x01000000, "the timers (TIMER_BASE)"),
+    (0x21000000, 0x01000000, "the timers (TIMER_BASE, buffered)"),
+    (0x1F000000, 0x01000000, "the interrupt controller (VIC_BASE)"),
+    (0x2F000000, 0x01000000, "the interrupt controller (VIC_BASE, buffered)"),
+    (0x30000000, 0x01000000, "the DMA controller (DMA_BASE)"),
+    (0x40000000, 0x01000000, "the DMA controller (DMA_BASE, buffered)"),
+    (0x60000000, 0x10000000, "SDRAM"),
+    (0x70000000, 0x10000000, "SDRAM (unbuffered)"),
+    (0xE0000000, 0x01000000, "the SDRAM controller (PL340_BASE)"),
+    (0xE1000000, 0x01000000, "the router (RTR_BASE)"),
+    (0xE2000000, 0x01000000, "the system controller (SYSCTL_BASE)"),
+    (0xE3000000, 0x01000000, "the watchdog (WDOG_BASE)"),
+    (0xE4000000, 0x01000000, "the Ethernet controller (ETH_BASE)"),
+    (0xE5000000, 0x00008000, "System RAM (SYSRAM_BASE: SARK's system variables and shared data)"),
+    (0xF0000000, 0x06000000, "a system peripheral (unbuffered alias)"),
+    (0xF5000000, 0x00008000, "System RAM (unbuffered)"),
+    (0xF6000000, 0x00008000, "the boot ROM (ROM_BASE)"),
+)
+
+
+def chip_memory_name(address):
+    """What the SpiNNaker-1 address ``address`` is on the chip (for fault messages)."""
+    for base, size, name in CHIP_MEMORY:
+        if base <= address < base + size:
+            return name
+    return "no memory on the chip"
 
 
 class EmulationFault(RuntimeError):
@@ -202,7 +233,8 @@ class Machine:
         kinds = {unicorn.UC_MEM_READ_UNMAPPED: "read", unicorn.UC_MEM_WRITE_UNMAPPED: "write",
                  unicorn.UC_MEM_FETCH_UNMAPPED: "fetch", unicorn.UC_MEM_FETCH_PROT: "fetch (not executable)"}
         pc = uc.reg_read(R.UC_ARM_REG_PC)
-        self._fault = ("unmapped", f"{kinds.get(access, access)} of {size} bytes at {address:#010x} (pc {pc:#x})")
+        self._fault = ("unmapped", f"{kinds.get(access, access)} of {size} bytes at {address:#010x} (pc {pc:#x}): "
+                                   f"{chip_memory_name(address)}, which the emulation does not provide")
         return False
 
     # -- calls ------------------------------------------------------------------------------

@@ -149,3 +149,139 @@ def extract_population(post, receptor="excitatory"):
         "projections": projections,
         "cores": cores,
     }
+
+
+#: Neuron-side region roles of a combined core (``machine_vertex._neuron_regions``).
+NEURON_REGION_ROLES = ("core_params", "neuron_params", "current_source_params", "neuron_recording", "initial_values")
+
+
+def _read_all_regions(database, placement):
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        rows = connection.execute("SELECT region_num, content, size FROM region WHERE x = ? AND y = ? AND p = ?",
+                                  (placement.x, placement.y, placement.p)).fetchall()
+    finally:
+        connection.close()
+    return {int(number): (b"" if content is None else bytes(content), int(size)) for number, content, size in rows}
+
+
+def _host_encoded(machine_vertex, population_vertex):
+    """The bytes sPyNNaker's host writes into the neuron-parameter and neuron-recording
+    regions when it does not leave them to the on-chip neuron builder: ``NeuronData``'s
+    per-slice parameter encoding (the path of ``write_data(…, gen_on_machine=False)``, used
+    e.g. when parameters are rewritten after a reset) and ``NeuronRecorder``'s region
+    (``write_neuron_recording_region``: the counts of matrix and bit-field variables, then
+    ``_get_data``). On a virtual board these regions are otherwise empty: the neuron builder
+    would fill them on the chip."""
+    import numpy as np
+
+    vertex_slice = machine_vertex.vertex_slice
+    data = machine_vertex._neuron_data
+    params = np.asarray(data._NeuronData__get_neuron_param_data(vertex_slice), dtype="<u4").tobytes()
+    recorder = population_vertex.neuron_recorder
+    n_bitfield = len(recorder._NeuronRecorder__bitfield_variables)
+    n_matrix = len(recorder._NeuronRecorder__sampling_rates) - n_bitfield
+    recording = (np.array([n_matrix, n_bitfield], dtype="<u4").tobytes()
+                 + np.asarray(recorder._get_data(vertex_slice), dtype="<u4").tobytes())
+    return params, recording
+
+
+def _channels(population_vertex):
+    """Recorded variable names in channel order: matrix variables, then bit-field ones
+    (``neuron_recording.h``: channel i < N_RECORDED_VARS, then N_RECORDED_VARS + j)."""
+    recorder = population_vertex.neuron_recorder
+    names = list(recorder._NeuronRecorder__sampling_rates)
+    bitfield = list(recorder._NeuronRecorder__bitfield_variables)
+    return [n for n in names if n not in bitfield] + [n for n in names if n in bitfield], bitfield
+
+
+def extract_network(populations, sources):
+    """The records the tick-level emulation (:mod:`.network`) runs: every core of the
+    neuron ``populations`` ({role: PyNN Population}) and the keys of the spike
+    ``sources`` ({role: SpikeSourceArray Population}), with the toolchain's routing tables.
+
+    Returns a dict: ``timestep_us``; ``cores``: per combined core ``role``, ``label``,
+    ``binary``, ``binary_path``, ``placement``, ``vertex``, ``post_slice`` [lo_atom, n_atoms], ``regions`` (role → number, size, base64
+    content, ``source`` "data spec" or "host encoder"), ``key`` and ``n_colour_bits`` of its
+    outgoing spikes (``None`` without an outgoing projection), ``channels`` (recorded
+    variable names by channel) and ``bitfield`` (the bit-field ones); ``sources``: per spike-source core ``role``, ``label``,
+    ``placement``, ``keys`` (per atom, without colour), ``n_colour_bits``;
+    ``routing_tables``: per chip ``x``, ``y``, ``entries`` [key, mask, processors, links];
+    ``links``: per chip "x,y" → {link: [x, y]} of its neighbours.
+    """
+    from pacman.utilities.utility_calls import get_keys
+    from spynnaker.pyNN.data import SpynnakerDataView as view
+    from spynnaker.pyNN.utilities.constants import SPIKE_PARTITION_ID
+
+    database = view.get_ds_database_path()
+    routing = view.get_routing_infos()
+
+    def key_of(machine_vertex):
+        try:
+            return int(routing.get_info_from(machine_vertex, SPIKE_PARTITION_ID).key)
+        except KeyError:
+            return None
+
+    cores, sources_out, chips = [], [], set()
+    for role, population in populations.items():
+        vertex = population._vertex
+        channels, bitfield = _channels(vertex)
+        for machine_vertex in vertex.machine_vertices:
+            neuron_regions = getattr(machine_vertex, "_neuron_regions", None)
+            synapse_regions = getattr(machine_vertex, "_synapse_regions", None)
+            placement = view.get_placement_of_vertex(machine_vertex)
+            binary = machine_vertex.get_binary_file_name()
+            if neuron_regions is None or synapse_regions is None:
+                raise ValueError(f"{population.label!r}: core {binary} at {placement.x, placement.y, placement.p} "
+                                 f"is a {type(machine_vertex).__name__}, not a combined neuron + synapse core; the "
+                                 "tick-level emulation runs combined cores only")
+            stored = _read_all_regions(database, placement)
+            params, recording = _host_encoded(machine_vertex, vertex)
+            regions = {}
+            numbers = {**neuron_regions._asdict(), **{r: getattr(synapse_regions, r) for r in REGION_ROLES}}
+            for region_role, number in numbers.items():
+                if int(number) not in stored:
+                    continue
+                content, size = stored[int(number)]
+                source = "data spec"
+                if region_role == "neuron_params" and not content:
+                    content, source = params, "host encoder"
+                elif region_role == "neuron_recording" and not content:
+                    content, source = recording, "host encoder"
+                regions[region_role] = {"number": int(number), "size": size, "content": _b64(content),
+                                        "source": source}
+            chips.add((placement.x, placement.y))
+            cores.append({
+                "role": role, "label": population.label, "binary": binary,
+                "binary_path": str(Path(view.get_executable_path(binary)).resolve()),
+                "placement": [int(placement.x), int(placement.y), int(placement.p)],
+                "vertex": type(machine_vertex).__name__,
+                "post_slice": [int(machine_vertex.vertex_slice.lo_atom), int(machine_vertex.vertex_slice.n_atoms)],
+                "regions": regions, "key": key_of(machine_vertex), "n_colour_bits": int(vertex.n_colour_bits),
+                "channels": channels, "bitfield": bitfield,
+            })
+    for role, population in sources.items():
+        vertex = population._vertex
+        n_colour_bits = int(vertex.n_colour_bits)
+        for machine_vertex in vertex.machine_vertices:
+            placement = view.get_placement_of_vertex(machine_vertex)
+            key = key_of(machine_vertex)
+            vertex_slice = machine_vertex.vertex_slice
+            keys = [] if key is None else [int(k) for k in get_keys(key, vertex_slice, n_colour_bits)]
+            chips.add((placement.x, placement.y))
+            sources_out.append({
+                "role": role, "label": population.label, "binary": machine_vertex.get_binary_file_name(),
+                "placement": [int(placement.x), int(placement.y), int(placement.p)],
+                "lo_atom": int(vertex_slice.lo_atom), "keys": keys, "n_colour_bits": n_colour_bits,
+            })
+    tables, links = [], {}
+    machine = view.get_machine()
+    for table in view.get_uncompressed().routing_tables:
+        tables.append({"x": int(table.x), "y": int(table.y), "entries": [
+            [int(e.key), int(e.mask), sorted(int(p) for p in e.processor_ids), sorted(int(k) for k in e.link_ids)]
+            for e in table.multicast_routing_entries]})
+        chip = machine.get_chip_at(table.x, table.y)
+        links[f"{table.x},{table.y}"] = {str(link.source_link_id): [int(link.destination_x), int(link.destination_y)]
+                                         for link in chip.router.links}
+    return {"timestep_us": int(view.get_simulation_time_step_us()), "cores": cores, "sources": sources_out,
+            "routing_tables": tables, "links": links}

@@ -402,26 +402,8 @@ class SynapseEmulator:
     # -- read-back ----------------------------------------------------------------------------
     def row(self, pre_index, tick=0):
         """The row of PyNN pre cell ``pre_index`` as stored in emulated SDRAM."""
-        address = self.lookup(pre_index, tick)
-        m = self.machine
-        plastic_words = m.read_u32(address.address)
-        fixed = address.address + 4 * (1 + plastic_words)
-        n_fixed, n_plastic = m.read_u32(fixed), m.read_u32(fixed + 4)
-        weight_bytes = 2 * n_plastic + (2 * n_plastic) % 4
-        header_bytes = 4 * plastic_words - weight_bytes
-        plastic = m.read(address.address + 4, 4 * plastic_words)
-        last_pre_time = struct.unpack_from("<I", plastic)[0]
-        pre_trace = struct.unpack_from("<h", plastic, 4)[0] if header_bytes >= 8 else None
-        weights = struct.unpack_from(f"<{n_plastic}H", plastic, header_bytes)
-        controls = struct.unpack(f"<{n_plastic}H", m.read(fixed + 8 + 4 * n_fixed, 2 * n_plastic))
         header = struct.unpack_from("<7I", region_bytes(self.record, "synapse_params"))
-        index_bits, type_bits = header[2], header[3]
-        delay_mask = (1 << header[4]) - 1
-        synapses = tuple(
-            Synapse(weight, control & ((1 << index_bits) - 1), (control >> (index_bits + type_bits)) & delay_mask,
-                    (control >> index_bits) & ((1 << type_bits) - 1))
-            for weight, control in zip(weights, controls))
-        return RowState(last_pre_time, pre_trace, synapses)
+        return read_row(self.machine, self.lookup(pre_index, tick).address, header)
 
     def stored_weight(self, pre_index, post_index):
         """Stored uint16 weight of the synapse pre cell → post cell (PyNN indices)."""
@@ -453,3 +435,27 @@ class SynapseEmulator:
         times = list(struct.unpack_from(f"<{count}I", record, 4))
         traces = list(struct.unpack_from(f"<{count}h", record, 4 + 4 * MAX_POST_SYNAPTIC_EVENTS)) if pair else None
         return times, traces
+
+
+def read_row(machine, address, synapse_params_header):
+    """The plastic row at ``address`` of ``machine``'s emulated SDRAM, decoded with the bit
+    widths of the synapse-params region header (7 words: n_neurons, n_synapse_types, log2
+    neurons, log2 synapse types, log2 max delay, …). Returns :class:`RowState`."""
+    m = machine
+    plastic_words = m.read_u32(address)
+    fixed = address + 4 * (1 + plastic_words)
+    n_fixed, n_plastic = m.read_u32(fixed), m.read_u32(fixed + 4)
+    weight_bytes = 2 * n_plastic + (2 * n_plastic) % 4
+    header_bytes = 4 * plastic_words - weight_bytes
+    plastic = m.read(address + 4, 4 * plastic_words)
+    last_pre_time = struct.unpack_from("<I", plastic)[0]
+    pre_trace = struct.unpack_from("<h", plastic, 4)[0] if header_bytes >= 8 else None
+    weights = struct.unpack_from(f"<{n_plastic}H", plastic, header_bytes)
+    controls = struct.unpack(f"<{n_plastic}H", m.read(fixed + 8 + 4 * n_fixed, 2 * n_plastic))
+    index_bits, type_bits = synapse_params_header[2], synapse_params_header[3]
+    delay_mask = (1 << synapse_params_header[4]) - 1
+    synapses = tuple(
+        Synapse(weight, control & ((1 << index_bits) - 1), (control >> (index_bits + type_bits)) & delay_mask,
+                (control >> index_bits) & ((1 << type_bits) - 1))
+        for weight, control in zip(weights, controls))
+    return RowState(last_pre_time, pre_trace, synapses)
