@@ -412,3 +412,15 @@ def test_figures_drawn_in_worker_processes_are_the_ones_drawn_here(tmp_path, mon
     parallel = render._pngs(list(specs))
     monkeypatch.setattr(render, "MAX_FIGURE_WORKERS", 1)
     assert render._pngs(list(specs)) == parallel and all(data for data, _ in parallel)
+
+
+def test_seed_section_sets_the_backends_neuron_arithmetic_side_by_side(report):
+    _, _, page = report
+    seed = _section(page, "seed")
+    table = seed[seed.index("Neuron arithmetic side by side · protocol seed"):]
+    assert "reported, not judged" in table
+    rows = re.findall(r"<tr>(.*?)</tr>", table.split("</table>")[0].split("<tbody>")[1], re.S)
+    backends = [re.findall(r"<td>(\w+)</td>", row) for row in rows]
+    # One row per drawn backend and case; the toolchain-only SpiNNaker run is not drawn, so not listed.
+    assert {b for names in backends for b in names if b in ("nest", "brian2", "spinnaker")} == {"nest", "brian2"}
+    assert len(rows) == 2 * len(seed_protocol().cases)

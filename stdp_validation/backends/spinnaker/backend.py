@@ -14,10 +14,11 @@ Execution
 * **Emulated** (no cfg; the default when the emulator's packages are installed): sPyNNaker's
   real toolchain maps the network on a virtual board and generates every region of every
   core; then each post core's shipped binary runs in an ARM emulator on those bytes, driven
-  by the protocol's spikes (:mod:`.emulation`). Learned stored integers are compared with the
-  fixed-point model (tolerance 0). Not a board: neuron dynamics, packet timing, DMA, the
-  synapse expander and the chip are not exercised; protocols whose post cells fire from their
-  own dynamics (the seed network) get toolchain checks only.
+  by the protocol's spikes (:mod:`.emulation`); the seed network, whose cells fire from their
+  own dynamics, runs tick by tick with every core's neuron update emulated too
+  (:mod:`.emulator.network`). Learned stored integers are compared with the fixed-point model
+  (tolerance 0). Not a board: packet timing, DMA, the synapse expander, the neuron builder
+  and the chip are not exercised (nor, outside the seed network, neuron dynamics).
 * **Toolchain only** (``emulate=False``, or the emulator's packages missing): mapping and data
   generation only; nothing is executed, so there is no learned weight (every case
   ``not_run``) and only the encoding is checked (:mod:`.checks`).
@@ -160,7 +161,7 @@ class SpinnakerBackend(PyNNBackend):
         if self.emulate:
             return (f"{self.name}: emulated: sPyNNaker's shipped ARM code run in an ARM emulator on the bytes its real "
                     f"toolchain wrote on a virtual board (no board configured: --spinnaker-cfg PATH); {NOT_EXERCISED}. "
-                    "Protocols whose post cells fire from their own dynamics get toolchain checks only.")
+                    "The seed network runs tick by tick on every core it occupies, neurons included.")
         why = f" ({self.emulator_missing})" if self.emulator_missing else ""
         return (f"{self.name}: toolchain only{why}. Checked: every protocol maps, weight scale and LSB, the encoded STDP "
                 "parameters against the fixed-point model, initial-weight quantisation. Not checked: spikes and "

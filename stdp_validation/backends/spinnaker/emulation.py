@@ -1,5 +1,9 @@
 """The emulated execution of the ``spinnaker`` backend: stage two for every protocol of a run.
 
+Two modes: the synapse-level one below (:func:`emulate_item`) for driven post cells, and the
+tick-level one for the seed network (:func:`emulate_network_item`, :mod:`.emulator.network`),
+in which every core also runs its neuron update.
+
 Stage one is the real toolchain on a virtual board (mapping, data generation); the
 backend keeps each post population's core images (:mod:`.emulator.images`). Here, after
 ``end()``, each protocol's post cores run their own binary in the ARM emulator, driven by
@@ -29,9 +33,9 @@ EMULATED_REASON = (
     "sPyNNaker's ARM code in an emulator vs the bit-accurate fixed-point model: equal stored 16-bit integers "
     "(the same integer algorithm; the emulator runs the shipped binary on the toolchain's own bytes)"
 )
-#: Why a protocol whose post cells fire from their own dynamics is not emulated.
-DYNAMICS_NOT_EMULATED = ("its post cells fire from their own neuron dynamics, which the synapse-level emulation "
-                         "does not run: no learned weight (toolchain checks only)")
+#: Why a protocol the emulation cannot run gets toolchain checks only.
+DYNAMICS_NOT_EMULATED = ("its network is neither driven post cells ('source', the synapse-level emulation) nor the seed "
+                         "network (the tick-level emulation): no learned weight (toolchain checks only)")
 
 
 def spynnaker_version():

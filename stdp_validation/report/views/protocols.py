@@ -379,11 +379,62 @@ class SeedEntry:
     rows: tuple
 
 
+#: First spikes listed per cell in the side-by-side table.
+FIRST_SPIKES_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class CellActivity:
+    """One cell's recorded activity on one backend: spike count, first spikes (ms), peak of
+    each recorded trace (variable → (peak, units))."""
+
+    n_spikes: int
+    first_spikes: tuple
+    peaks: tuple
+
+
+@dataclass(frozen=True)
+class ArithmeticRow:
+    """One case of the seed network on every backend side by side: (label, execution, pre
+    cell, post cell) per backend. Reported, not judged: the backends' neuron arithmetic differs."""
+
+    case: str
+    backends: tuple
+
+
 @dataclass(frozen=True)
 class SeedView:
     entries: tuple
     #: (label, protocol, why it is not drawn)
     not_drawn: tuple
+    #: per protocol name: the cases on every drawn backend, side by side
+    arithmetic: tuple = ()
+    first_shown: int = FIRST_SPIKES_SHOWN
+
+
+def _activity(observation, side, index):
+    trains = observation.pre_spike_times if side == "pre" else observation.post_spike_times
+    train = list(trains[index]) if index < len(trains) else []
+    peaks = []
+    for variable in [v for v in ORDER if v in observation.traces]:
+        trace = observation.traces[variable] or {}
+        cells = trace.get(side) or []
+        if index < len(cells) and len(cells[index]):
+            peaks.append((variable, float(max(cells[index])), str(trace.get("units", ""))))
+    return CellActivity(len(train), tuple(train[:FIRST_SPIKES_SHOWN]), tuple(peaks))
+
+
+def arithmetic_rows(entries):
+    """The seed cases of ``entries`` (run entries with observations, one protocol) side by side."""
+    entries = [e for e in entries if e.observation is not None]
+    if len(entries) < 2:
+        return ()
+    rows = []
+    for index, case in enumerate(entries[0].observation.protocol.cases):
+        rows.append(ArithmeticRow(case.label, tuple(
+            (e.label, e.execution, _activity(e.observation, "pre", index), _activity(e.observation, "post", index))
+            for e in entries)))
+    return tuple(rows)
 
 
 ORDER = ("v", "gsyn_exc", "gsyn_inh")
@@ -439,7 +490,7 @@ def seed_entry(entry, names: FigureNames):
 
 def seed_view(run, names: FigureNames):
     """Learned results of protocols that record traces, drawn; the others listed with the reason."""
-    drawn, not_drawn = [], []
+    drawn, not_drawn, by_protocol = [], [], {}
     for entry in run.entries:
         if not _is_seed(entry):
             continue
@@ -450,4 +501,7 @@ def seed_view(run, names: FigureNames):
             not_drawn.append((entry.label, entry.protocol, f"observation not available: {entry.problem}"))
         else:
             drawn.append(seed_entry(entry, names))
-    return SeedView(tuple(drawn), tuple(not_drawn))
+            by_protocol.setdefault(entry.protocol, []).append(entry)
+    arithmetic = tuple((protocol, arithmetic_rows(group)) for protocol, group in by_protocol.items()
+                       if arithmetic_rows(group))
+    return SeedView(tuple(drawn), tuple(not_drawn), arithmetic)
