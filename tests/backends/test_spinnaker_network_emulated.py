@@ -8,15 +8,19 @@ come from the fixed-point model on the emulated spike ticks and from hand calcul
 
 import math
 
+import capstone
 import numpy as np
 import pytest
 
 from stdp_validation.backends.spinnaker import SpinnakerBackend
 from stdp_validation.backends.spinnaker.emulator import unavailable_reason
-from stdp_validation.backends.spinnaker.emulator.core import chip_memory_name
+from stdp_validation.backends.spinnaker.emulator.aplx import parse_aplx
+from stdp_validation.backends.spinnaker.emulator.core import EmulationFault, Machine, chip_memory_name
 from stdp_validation.backends.spinnaker.emulator.emulate import pinned_addresses
 from stdp_validation.backends.spinnaker.emulator.locate_neuron import locate_neuron
+from stdp_validation.backends.spinnaker.emulator.logdb import LogDatabase
 from stdp_validation.backends.spinnaker.emulator.network import RoutingError, route
+from stdp_validation.backends.spinnaker.emulator.neuron_core import ChipDevices
 from stdp_validation.fixedpoint import predict_stored_weights
 from stdp_validation.protocols import seed_protocol
 from stdp_validation.results import Execution, Status, evaluate
@@ -85,6 +89,55 @@ def test_faults_name_what_the_address_is_on_the_chip():
     assert "System RAM" in chip_memory_name(0xE5007F00)
     assert "DMA controller" in chip_memory_name(0x40000010)
     assert "router" in chip_memory_name(0xE1000000)
+
+
+@pytest.fixture(scope="module")
+def pre_machine():
+    """The pre cells' binary loaded in a machine with the chip devices, and two free ITCM words
+    per snippet: hand-encoded ARM instructions run there (ARM ARM encodings, checked below)."""
+    path = model_binary("IF_cond_exp.aplx")
+    located = locate_neuron(path)
+    machine = Machine(parse_aplx(path), sark_alloc=located.sark_alloc, io_printf=located.io_printf,
+                      rt_error=located.rt_error, log_db=LogDatabase())
+    return machine, ChipDevices(machine)
+
+
+def _snippet(machine, *words):
+    address = machine.free_itcm(4 * len(words))
+    machine.write(address, b"".join(w.to_bytes(4, "little") for w in words))
+    return address
+
+
+LDR_R0_R1 = 0xE5910000  # ldr r0, [r1]
+STR_R0_R1_8 = 0xE5810008  # str r0, [r1, #8]
+STR_R2_R1 = 0xE5812000  # str r2, [r1]
+BX_LR = 0xE12FFF1E
+
+
+def test_hand_encoded_snippets_read_back():
+    md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_ARM)
+    code = b"".join(w.to_bytes(4, "little") for w in (LDR_R0_R1, STR_R0_R1_8, STR_R2_R1, BX_LR))
+    assert [f"{i.mnemonic} {i.op_str}" for i in md.disasm(code, 0)] == [
+        "ldr r0, [r1]", "str r0, [r1, #8]", "str r2, [r1]", "bx lr"]
+
+
+def test_a_write_of_the_transmit_key_register_sends_a_packet(pre_machine):
+    machine, devices = pre_machine
+    send = _snippet(machine, STR_R2_R1, STR_R0_R1_8, BX_LR)  # CC_TCR = r2, then CC_TXKEY = r0
+    devices.tick = 7
+    machine.call(send, 0x1234, 0x10000000, 0)  # PKT_MC, no payload
+    assert (devices.packets[-1].key, devices.packets[-1].payload, devices.packets[-1].tick) == (0x1234, None, 7)
+    read = _snippet(machine, LDR_R0_R1, BX_LR)
+    assert machine.call(read, 0, 0x20000000) == 0x10000000  # CC_TCR: transmit not full
+
+
+def test_an_unmodelled_register_or_system_memory_fails_loudly_and_names_it(pre_machine):
+    machine, _ = pre_machine
+    read = _snippet(machine, LDR_R0_R1, BX_LR)
+    with pytest.raises(EmulationFault, match="communications-controller register 0x1000000c"):
+        machine.call(read, 0, 0x1000000C, name="probe")  # CC_RSR: not modelled
+    with pytest.raises(EmulationFault, match="System RAM"):
+        machine.call(read, 0, 0xE5007F00, name="probe")  # SARK's system variables
 
 
 # -- the seed network, end to end -------------------------------------------------------------

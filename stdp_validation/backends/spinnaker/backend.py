@@ -297,8 +297,12 @@ class SpinnakerBackend(PyNNBackend):
 
                 readout.pending["images"] = extract_population(network["post"], network["receptor"])
                 if item.protocol.network == "seed":
-                    readout.pending["network"] = extract_network(
-                        {"pre cell": network["pre"], "post cell": network["post"]}, network["sources"])
+                    try:
+                        readout.pending["network"] = extract_network(
+                            {"pre cell": network["pre"], "post cell": network["post"]}, network["sources"])
+                    except (ValueError, KeyError, AttributeError) as error:
+                        readout.error = error  # e.g. split cores: this protocol fails, the others keep their results
+                        readout.pending.pop("images", None)
                 readout.extras.update(checks=checks, encoding=encoding, notes=check_summary(checks))
                 item.timings["checks"] = time.perf_counter() - started
                 continue

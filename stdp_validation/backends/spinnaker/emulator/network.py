@@ -199,6 +199,6 @@ def stored_weights(result, role_post, pre_keys, pairs):
                 if synapse.post_neuron == post - lo:
                     weight = synapse.weight
         if weight is None:
-            raise KeyError(f"no synapse {pre} -> {post} in the emulated rows of {role_post!r}")
+            raise RuntimeError(f"no synapse {pre} -> {post} in the emulated rows of {role_post!r}")
         out.append(weight)
     return out

@@ -99,6 +99,54 @@ class Recording:
         self.channels.setdefault(channel, []).append(data)
 
 
+class ChipDevices:
+    """The peripherals a combined core's tick needs, as unicorn MMIO devices on ``machine``
+    (:class:`~.core.Machine`): the communications controller's transmit registers and timer
+    1's count. ``packets`` collects what the core sent; ``tick`` stamps them. Any other
+    register of these devices stops the call with a fault naming the register."""
+
+    def __init__(self, machine):
+        self.machine = machine
+        self.packets = []
+        self.tick = None
+        self._tcr = 0
+        self._payload = None
+        for base in CC_BASES:
+            machine.uc.mmio_map(base, PAGE, self._cc_read, base, self._cc_write, base)
+        for base in TIMER_BASES:
+            machine.uc.mmio_map(base, PAGE, self._timer_read, base, self._timer_write, base)
+
+    def _fault(self, what):
+        self.machine._stop("device", what)
+
+    def _cc_read(self, uc, offset, size, base):
+        if offset == CC_TCR:
+            return TX_NOT_FULL
+        self._fault(f"read of communications-controller register {base + offset:#010x} (not modelled)")
+        return 0
+
+    def _cc_write(self, uc, offset, size, value, base):
+        if offset == CC_TCR:
+            self._tcr = value
+        elif offset == CC_TXDATA:
+            self._payload = value
+        elif offset == CC_TXKEY:
+            payload = self._payload if self._tcr & PKT_PL else None
+            self.packets.append(Packet(value, payload, self.tick))
+            self._payload = None
+        else:
+            self._fault(f"write of communications-controller register {base + offset:#010x} (not modelled)")
+
+    def _timer_read(self, uc, offset, size, base):
+        if offset == T1_COUNT:
+            return TIMER_COUNT
+        self._fault(f"read of timer register {base + offset:#010x} (not modelled)")
+        return 0
+
+    def _timer_write(self, uc, offset, size, value, base):
+        self._fault(f"write of timer register {base + offset:#010x} (not modelled)")
+
+
 class NeuronCore:
     """The binary of one combined neuron + synapse core, initialised on its regions.
 
@@ -118,53 +166,12 @@ class NeuronCore:
         self.located = loc = located
         self.machine = Machine(self.image, sark_alloc=loc.sark_alloc, io_printf=loc.io_printf,
                                rt_error=loc.rt_error, log_db=self.log_db)
-        self.packets = []
+        self.devices = ChipDevices(self.machine)
         self.recording = Recording()
         self.tick = -1
-        self._tcr = 0
-        self._payload = None
         self._lookups = {}
-        self._map_devices()
         self._hook_recording()
         self._initialise()
-
-    # -- devices ------------------------------------------------------------------------------
-    def _map_devices(self):
-        uc = self.machine.uc
-        for base in CC_BASES:
-            uc.mmio_map(base, PAGE, self._cc_read, base, self._cc_write, base)
-        for base in TIMER_BASES:
-            uc.mmio_map(base, PAGE, self._timer_read, base, self._timer_write, base)
-
-    def _device_fault(self, what):
-        self.machine._stop("device", what)
-
-    def _cc_read(self, uc, offset, size, base):
-        if offset == CC_TCR:
-            return TX_NOT_FULL
-        self._device_fault(f"read of communications-controller register {base + offset:#010x} (not modelled)")
-        return 0
-
-    def _cc_write(self, uc, offset, size, value, base):
-        if offset == CC_TCR:
-            self._tcr = value
-        elif offset == CC_TXDATA:
-            self._payload = value
-        elif offset == CC_TXKEY:
-            payload = self._payload if self._tcr & PKT_PL else None
-            self.packets.append(Packet(value, payload, self.tick))
-            self._payload = None
-        else:
-            self._device_fault(f"write of communications-controller register {base + offset:#010x} (not modelled)")
-
-    def _timer_read(self, uc, offset, size, base):
-        if offset == T1_COUNT:
-            return TIMER_COUNT
-        self._device_fault(f"read of timer register {base + offset:#010x} (not modelled)")
-        return 0
-
-    def _timer_write(self, uc, offset, size, value, base):
-        self._device_fault(f"write of timer register {base + offset:#010x} (not modelled)")
 
     def _hook_recording(self):
         m = self.machine
@@ -235,13 +242,13 @@ class NeuronCore:
         if tick != self.tick + 1:
             raise ValueError(f"{self.name}: ticks must follow each other; got {tick} after {self.tick}")
         m, loc = self.machine, self.located
-        self.tick = tick
-        start = len(self.packets)
+        self.tick = self.devices.tick = tick
+        start = len(self.devices.packets)
         slot = self.ring_buffers + 2 * ((tick & self.delay_mask) << self.slot_shift)
         m.call(loc.neuron_transfer, slot, name="neuron_transfer", tick=tick, budget=200_000 + 2_000 * self.n_neurons)
         m.call(loc.neuron_do_timestep_update, tick, tick, name="neuron_do_timestep_update", tick=tick,
                budget=200_000 + 20_000 * self.n_neurons)
-        return self.packets[start:]
+        return self.devices.packets[start:]
 
     def lookup(self, key):
         """The binary's population-table answer for ``key``: (row address, bytes, colour,
