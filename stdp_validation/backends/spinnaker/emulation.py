@@ -58,9 +58,11 @@ def execution_label(cores):
     return f"sPyNNaker {spynnaker_version()} ARM code ({binaries}) run in an ARM emulator; {NOT_EXERCISED}"
 
 
-def source_ticks(item):
-    """The ticks at which sPyNNaker sends each ``SpikeSourceArray`` spike of the plastic projection."""
-    return [ceil_microsecond_ticks(train, item.protocol.timestep).tolist() for train in item.pre_trains]
+def source_ticks(item, trains=None):
+    """The ticks at which sPyNNaker sends each ``SpikeSourceArray`` spike of ``trains``
+    (default: the plastic projection's pre trains)."""
+    trains = item.pre_trains if trains is None else trains
+    return [ceil_microsecond_ticks(train, item.protocol.timestep).tolist() for train in trains]
 
 
 def recorded_ticks(spike_times, timestep):
@@ -160,8 +162,7 @@ def emulate_network_item(item, readout, binary_overrides=None):
     network = readout.pending["network"]
     step_ms = network["timestep_us"] / 1000.0
     n = len(protocol.cases)
-    ticks = {"thalamic pre": [ceil_microsecond_ticks(t, protocol.timestep).tolist() for t in item.pre_trains],
-             "thalamic post": [ceil_microsecond_ticks(t, protocol.timestep).tolist() for t in item.drive_trains]}
+    ticks = {"thalamic pre": source_ticks(item), "thalamic post": source_ticks(item, item.drive_trains)}
     n_ticks = int(round(protocol.t_stop / protocol.timestep))
     result = emulate_network(network, ticks, n_ticks, binary_overrides=binary_overrides)
 
@@ -170,20 +171,12 @@ def emulate_network_item(item, readout, binary_overrides=None):
         return [[round(t * step_ms, 9) for t in sorted(spikes.get(i, []))] for i in range(n)]
 
     readout.pre, readout.post = trains("pre cell"), trains("post cell")
-    pre_cores = [c for c in network["cores"] if c["role"] == "pre cell"]
-    pre_keys = {}
-    for core in pre_cores:
-        lo, count = core["post_slice"]
-        if core["key"] is None:
-            raise ValueError(f"{core['binary']}: the pre cells have no outgoing key")
-        for atom in range(count):
-            pre_keys[lo + atom] = core["key"] + (atom << core["n_colour_bits"])
-    stored = np.asarray(stored_weights(result, "post cell", pre_keys, [(i, i) for i in range(n)]), dtype=np.int64)
-    post_core = next(c for c in network["cores"] if c["role"] == "post cell")
-    images = readout.pending.get("images") or {}
-    shift = images.get("ring_buffer_shift")
-    conductance = images.get("global_weight_scale", 1.0) != 1.0
-    readout.weights = stored * fixedpoint.weight_lsb(shift, conductance)
+    images = readout.pending["images"]
+    [plastic] = [p for p in images["projections"] if p["plastic"]]
+    stored = np.asarray(stored_weights(result, "post cell", plastic["keys"], [(i, i) for i in range(n)]),
+                        dtype=np.int64)
+    conductance = images["global_weight_scale"] != 1.0
+    readout.weights = stored * fixedpoint.weight_lsb(images["ring_buffer_shift"], conductance)
     traces = {}
     for name in protocol.record_traces:
         entry = {"units": TRACE_UNITS.get(name, "")}
@@ -208,8 +201,7 @@ def emulate_network_item(item, readout, binary_overrides=None):
                        "addresses": {k: (f"{v:#x}" if isinstance(v, int) else v)
                                      for k, v in c.located.to_json().items()}}
                       for r, c in zip(network["cores"], result.cores)],
-            "parts_run": PARTS_RUN, "parts_not_run": PARTS_NOT_RUN,
-            "post_binary": post_core["binary"]}},
+            "parts_run": PARTS_RUN, "parts_not_run": PARTS_NOT_RUN}},
     )
     readout.extras.setdefault("notes", []).extend([
         label + ".",

@@ -182,20 +182,8 @@ class _Locator:
     def run(self):
         self.find_io_printf()
         code = self.code
-        step = "synapses_initialise"
-        s_init = self.function_logging(step, "synapses.c", "Not enough memory to allocate ring buffer")
-
+        s_init, p_init, d_init = self.synapse_initialisers()
         step = "initialise_synapse_regions"
-        caller_pc = self.unique(step, code.callers(s_init), "call of synapses_initialise")
-        caller = code.function_containing(caller_pc)
-        following = [c for c in self.non_log_calls(caller) if c.pc > caller_pc and not c.thumb][:2]
-        if len(following) != 2:
-            self.fail(step, "fewer than two calls follow synapses_initialise")
-        p_init, d_init = following[0].target, following[1].target
-        pop_functions, _ = self.functions_logging(step, "population_table_binary_search_impl.c",
-                                                  "Could not allocate master population table")
-        if p_init not in pop_functions:
-            self.fail(step, f"the call after synapses_initialise ({p_init:#x}) holds no population-table log")
         if d_init != self.function_logging(step, "post_events.h", "Unable to allocate global STDP structures"):
             self.fail(step, f"the second call after synapses_initialise ({d_init:#x}) is not the one "
                             "holding the post_events.h log")
@@ -280,16 +268,7 @@ class _Locator:
         late = self.unique(step, [a.address for a in early if not a.conditional], "unconditional early store (late_spikes)")
         max_late = self.unique(step, [a.address for a in early if a.conditional], "conditional early store (max_late_spike)")
 
-        step = "population_table_get_first_address"
-        allocated = [a.address for a in self.trace(p_init).accesses
-                     if a.kind == "w" and a.source is not None and a.source.kind == "ret" and a.source.value == sark_alloc]
-        if len(allocated) < 1:
-            self.fail(step, "population_table_initialise stores no sark_alloc result")
-        master = allocated[0]
-        lookup = self.unique(step, [f for f in code.function_starts() if f != p_init
-                                    and master in self.trace(f).globals("r")
-                                    and all(c.target != self.io_printf for c in self.trace(f).calls)],
-                             "non-logging reader of the master population table")
+        master, lookup = self.population_lookup(p_init, sark_alloc)
 
         return Located(
             binary=self.name, sha256=self.image.sha256, io_printf=self.io_printf, sark_alloc=sark_alloc,
@@ -305,6 +284,38 @@ class _Locator:
             master_population_table=master,
         )
 
+    def synapse_initialisers(self):
+        """Steps 3–4: ``synapses_initialise`` and the two ARM calls that follow its one call
+        (``population_table_initialise``, checked by its log, and ``synapse_dynamics_initialise``)."""
+        code = self.code
+        s_init = self.function_logging("synapses_initialise", "synapses.c", "Not enough memory to allocate ring buffer")
+        step = "initialise_synapse_regions"
+        caller_pc = self.unique(step, code.callers(s_init), "call of synapses_initialise")
+        caller = code.function_containing(caller_pc)
+        following = [c for c in self.non_log_calls(caller) if c.pc > caller_pc and not c.thumb][:2]
+        if len(following) != 2:
+            self.fail(step, "fewer than two calls follow synapses_initialise")
+        p_init, d_init = following[0].target, following[1].target
+        pop_functions, _ = self.functions_logging(step, "population_table_binary_search_impl.c",
+                                                  "Could not allocate master population table")
+        if p_init not in pop_functions:
+            self.fail(step, f"the call after synapses_initialise ({p_init:#x}) holds no population-table log")
+        return s_init, p_init, d_init
+
+    def population_lookup(self, p_init, sark_alloc):
+        """Step 9: (master population table pointer, ``population_table_get_first_address``)."""
+        code, step = self.code, "population_table_get_first_address"
+        allocated = [a.address for a in self.trace(p_init).accesses
+                     if a.kind == "w" and a.source is not None and a.source.kind == "ret" and a.source.value == sark_alloc]
+        if not allocated:
+            self.fail(step, "population_table_initialise stores no sark_alloc result")
+        master = allocated[0]
+        lookup = self.unique(step, [f for f in code.function_starts() if f != p_init
+                                    and master in self.trace(f).globals("r")
+                                    and all(c.target != self.io_printf for c in self.trace(f).calls)],
+                             "non-logging reader of the master population table")
+        return master, lookup
+
     def weight_file(self):
         """The weight-dependence source file, from the binary's name."""
         return ("weight_multiplicative_impl.c" if "multiplicative" in self.name
@@ -319,17 +330,23 @@ def locate(path, log_db=None):
 
 def locate_cached(path, cache_dir, log_db=None):
     """:func:`locate` with a JSON cache in ``cache_dir``, one file per binary SHA-256."""
+    return cached_location(path, cache_dir, locate, Located, LOCATOR_VERSION, "", log_db)
+
+
+def cached_location(path, cache_dir, locate_function, located_class, version, suffix, log_db=None):
+    """``locate_function(path, log_db)`` with a JSON cache in ``cache_dir``: file
+    ``<sha256><suffix>.json``, ignored when its ``locator_version`` is not ``version``."""
     image = parse_aplx(path)
-    cache = Path(cache_dir) / f"{image.sha256}.json"
+    cache = Path(cache_dir) / f"{image.sha256}{suffix}.json"
     if cache.is_file():
         data = json.loads(cache.read_text())
-        if data.get("locator_version") == LOCATOR_VERSION:
-            located = Located.from_json(data["addresses"])
+        if data.get("locator_version") == version:
+            located = located_class.from_json(data["addresses"])
             if located.sha256 == image.sha256:
                 return located
-    located = locate(path, log_db)
+    located = locate_function(path, log_db)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps({"locator_version": LOCATOR_VERSION, "addresses": located.to_json()}, indent=1))
+    cache.write_text(json.dumps({"locator_version": version, "addresses": located.to_json()}, indent=1))
     return located
 
 

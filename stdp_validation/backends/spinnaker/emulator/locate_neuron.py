@@ -37,12 +37,9 @@ Results are cached as JSON keyed by the binary's SHA-256, next to :mod:`.locate`
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, fields
-from pathlib import Path
 
-from .aplx import parse_aplx
-from .locate import LocateError, _Locator
+from .locate import LocateError, _Locator, cached_location
 from .logdb import LogDatabase
 
 #: Bump when a rule changes, so stale cache entries are ignored.
@@ -140,29 +137,8 @@ class _NeuronLocator(_Locator):
         if record not in {c.target for c in self.non_log_calls(update)}:
             self.fail(step, f"the last call of background_callback ({update:#x}) does not call recording_record")
 
-        step = "initialise_synapse_regions"
-        s_init = self.function_logging("synapses_initialise", "synapses.c", "Not enough memory to allocate ring buffer")
-        caller_pc = self.unique(step, code.callers(s_init), "call of synapses_initialise")
-        caller = code.function_containing(caller_pc)
-        following = [c for c in self.non_log_calls(caller) if c.pc > caller_pc and not c.thumb][:2]
-        if len(following) != 2:
-            self.fail(step, "fewer than two calls follow synapses_initialise")
-        p_init, d_init = following[0].target, following[1].target
-        pop_functions, _ = self.functions_logging(step, "population_table_binary_search_impl.c",
-                                                  "Could not allocate master population table")
-        if p_init not in pop_functions:
-            self.fail(step, f"the call after synapses_initialise ({p_init:#x}) holds no population-table log")
-
-        step = "population_table_get_first_address"
-        allocated = [a.address for a in self.trace(p_init).accesses
-                     if a.kind == "w" and a.source is not None and a.source.kind == "ret" and a.source.value == sark_alloc]
-        if not allocated:
-            self.fail(step, "population_table_initialise stores no sark_alloc result")
-        master = allocated[0]
-        lookup = self.unique(step, [f for f in code.function_starts() if f != p_init
-                                    and master in self.trace(f).globals("r")
-                                    and all(c.target != self.io_printf for c in self.trace(f).calls)],
-                             "non-logging reader of the master population table")
+        s_init, p_init, d_init = self.synapse_initialisers()
+        _, lookup = self.population_lookup(p_init, sark_alloc)
 
         step = "synapses_process_synaptic_row"
         reader = self.function_logging(step, "spike_processing.c",
@@ -194,19 +170,8 @@ def locate_neuron(path, log_db=None):
 
 
 def locate_neuron_cached(path, cache_dir, log_db=None):
-    """:func:`locate_neuron` with a JSON cache in ``cache_dir`` (one file per SHA-256)."""
-    image = parse_aplx(path)
-    cache = Path(cache_dir) / f"{image.sha256}.neuron.json"
-    if cache.is_file():
-        data = json.loads(cache.read_text())
-        if data.get("locator_version") == NEURON_LOCATOR_VERSION:
-            located = NeuronLocated.from_json(data["addresses"])
-            if located.sha256 == image.sha256:
-                return located
-    located = locate_neuron(path, log_db)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps({"locator_version": NEURON_LOCATOR_VERSION, "addresses": located.to_json()}, indent=1))
-    return located
+    """:func:`locate_neuron` with a JSON cache in ``cache_dir`` (``<sha256>.neuron.json``)."""
+    return cached_location(path, cache_dir, locate_neuron, NeuronLocated, NEURON_LOCATOR_VERSION, ".neuron", log_db)
 
 
 __all__ = ["NeuronLocated", "LocateError", "locate_neuron", "locate_neuron_cached", "NEURON_LOCATOR_VERSION"]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .logdb import LogDatabase
 from .neuron_core import NeuronCore
 from .synapse_core import read_row
 
@@ -88,6 +89,7 @@ def emulate_network(network, source_ticks, n_ticks, *, binary_overrides=None, ca
     ``binary_overrides``: {binary file name: path} to run instead. Returns
     :class:`NetworkEmulation`."""
     overrides = binary_overrides or {}
+    log_db = log_db or LogDatabase()
     cores = [NeuronCore(record, binary_path=overrides.get(record["binary"]), cache_dir=cache_dir, log_db=log_db)
              for record in network["cores"]]
     by_placement = {tuple(record["placement"]): core for record, core in zip(network["cores"], cores)}
@@ -98,8 +100,9 @@ def emulate_network(network, source_ticks, n_ticks, *, binary_overrides=None, ca
             atom = j - source["lo_atom"]
             if not 0 <= atom < len(source["keys"]):
                 continue
+            placement, key = tuple(source["placement"]), source["keys"][atom]
             for tick in ticks:
-                schedule.setdefault(int(tick), []).append((tuple(source["placement"]), source["keys"][atom] | (tick & mask)))
+                schedule.setdefault(int(tick), []).append((placement, key | (tick & mask)))
     routes = {}
     result = NetworkEmulation(cores=cores, records=network["cores"], ticks=n_ticks)
     for tick in range(n_ticks):

@@ -52,9 +52,9 @@ import unicorn
 from .aplx import parse_aplx
 from .core import EmulationFault, Machine
 from .driver import KIND_LOOKUP, KIND_PRE, assemble
-from .images import region_bytes
 from .locate_neuron import locate_neuron, locate_neuron_cached
 from .logdb import LogDatabase
+from .synapse_core import put_region
 
 CC_BASES = (0x10000000, 0x20000000)
 TIMER_BASES = (0x11000000, 0x21000000)
@@ -189,12 +189,9 @@ class NeuronCore:
 
     # -- initialisation -----------------------------------------------------------------------
     def _region(self, role):
-        regions = self.record["regions"]
-        if role not in regions:
+        if role not in self.record["regions"]:  # e.g. no synapse_dynamics region on a static core
             return b"", self.machine.sdram_alloc(16)
-        data = region_bytes(self.record, role)
-        size = regions[role]["size"] or len(data)
-        return data, self.machine.sdram_put(data + bytes(max(0, size - len(data))))
+        return put_region(self.machine, self.record, role)
 
     def _check(self, ok, function):
         if not ok:

@@ -163,9 +163,7 @@ class SynapseEmulator:
 
     # -- initialisation ---------------------------------------------------------------------
     def _region(self, role):
-        data = region_bytes(self.record, role)
-        size = self.record["regions"][role]["size"] or len(data)
-        return data, self.machine.sdram_put(data + bytes(max(0, size - len(data))))
+        return put_region(self.machine, self.record, role)
 
     def _initialise(self):
         m, loc, name = self.machine, self.located, self.record["binary"]
@@ -459,3 +457,11 @@ def read_row(machine, address, synapse_params_header):
                 (control >> index_bits) & ((1 << type_bits) - 1))
         for weight, control in zip(weights, controls))
     return RowState(last_pre_time, pre_trace, synapses)
+
+
+def put_region(machine, record, role):
+    """Region ``role`` of a core record placed in ``machine``'s emulated SDRAM, zero-padded to
+    the size the toolchain reserved; returns (the bytes written by the host, the address)."""
+    data = region_bytes(record, role)
+    size = record["regions"][role]["size"] or len(data)
+    return data, machine.sdram_put(data + bytes(max(0, size - len(data))))
